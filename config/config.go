@@ -1,0 +1,143 @@
+package config
+
+import (
+	_ "embed"
+	"time"
+)
+
+// Config is the whole configuration of one counterdesk appliance. Each field
+// is one table of the file.
+type Config struct {
+	Shop   Shop   `toml:"shop"`
+	Store  Store  `toml:"store"`
+	Outbox Outbox `toml:"outbox"`
+	HTTP   HTTP   `toml:"http"`
+	Log    Log    `toml:"log"`
+}
+
+// Shop describes the shop the appliance serves.
+type Shop struct {
+	// Name is shown to customers in acknowledgements and on the counter form.
+	Name string `toml:"name"`
+	// TimeZone is an IANA time zone name such as "Europe/London".
+	TimeZone string `toml:"time_zone"`
+	// DefaultRegion is the ISO 3166-1 alpha-2 code used to normalise phone
+	// numbers written without an international prefix.
+	DefaultRegion string `toml:"default_region"`
+}
+
+// Store configures the ticket database and its limits.
+type Store struct {
+	// DataDir is the directory that holds the database and attachments.
+	DataDir string `toml:"data_dir"`
+	// ThreadWindow is how long a contact's open ticket keeps collecting new
+	// inbound messages: a message joins the ticket if the ticket was updated
+	// within this window, otherwise it opens a new ticket.
+	ThreadWindow Duration `toml:"thread_window"`
+	// MaxMessageBytes limits the text of one message.
+	MaxMessageBytes int `toml:"max_message_bytes"`
+	// MaxAttachmentBytes limits the size of one attachment.
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
+	// MaxAttachments limits the number of attachments of one message.
+	MaxAttachments int `toml:"max_attachments"`
+	// FeedBuffer is the number of events buffered for each live-feed
+	// subscriber before it is dropped as too slow.
+	FeedBuffer int `toml:"feed_buffer"`
+	// BatchDelay is how long a write waits for others to share its commit.
+	BatchDelay Duration `toml:"batch_delay"`
+}
+
+// Outbox configures the delivery of effects that leave the box.
+type Outbox struct {
+	// MaxAttempts is the number of delivery attempts before a row is parked
+	// as dead.
+	MaxAttempts int `toml:"max_attempts"`
+	// Lease is how long a worker owns a row it is delivering.
+	Lease Duration `toml:"lease"`
+	// BackoffBase is the wait after the first failed attempt; each further
+	// failure doubles it.
+	BackoffBase Duration `toml:"backoff_base"`
+	// BackoffMax caps the wait between attempts.
+	BackoffMax Duration `toml:"backoff_max"`
+	// MaxPending limits the rows waiting for delivery.
+	MaxPending int `toml:"max_pending"`
+}
+
+// HTTP configures the staff web interface and the counter form.
+type HTTP struct {
+	// Listen is the host:port address to listen on; an empty host means
+	// every interface.
+	Listen string `toml:"listen"`
+	// MaxBodyBytes limits the size of one request body.
+	MaxBodyBytes int `toml:"max_body_bytes"`
+	// ReadTimeout limits the time to read one request.
+	ReadTimeout Duration `toml:"read_timeout"`
+	// WriteTimeout limits the time to write one response.
+	WriteTimeout Duration `toml:"write_timeout"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level string `toml:"level"`
+	// Format is "text" or "json".
+	Format string `toml:"format"`
+}
+
+// Default returns the configuration used for every key the file and the
+// environment leave unset.
+func Default() Config {
+	return Config{
+		Shop: Shop{
+			Name:          "Counterdesk Model Shop",
+			TimeZone:      "UTC",
+			DefaultRegion: "GB",
+		},
+		Store: Store{
+			DataDir:            "./data",
+			ThreadWindow:       Duration{72 * time.Hour},
+			MaxMessageBytes:    64 << 10,
+			MaxAttachmentBytes: 25 << 20,
+			MaxAttachments:     20,
+			FeedBuffer:         256,
+			BatchDelay:         Duration{2 * time.Millisecond},
+		},
+		Outbox: Outbox{
+			MaxAttempts: 12,
+			Lease:       Duration{2 * time.Minute},
+			BackoffBase: Duration{10 * time.Second},
+			BackoffMax:  Duration{time.Hour},
+			MaxPending:  100000,
+		},
+		HTTP: HTTP{
+			Listen:       ":8080",
+			MaxBodyBytes: 1 << 20,
+			ReadTimeout:  Duration{30 * time.Second},
+			WriteTimeout: Duration{60 * time.Second},
+		},
+		Log: Log{
+			Level:  "info",
+			Format: "text",
+		},
+	}
+}
+
+//go:embed counterdesk.example.toml
+var example string
+
+// Example returns the documented example configuration file. It sets every
+// key to its default and explains each one; a test keeps it in step with
+// [Default].
+func Example() []byte {
+	return []byte(example)
+}
+
+// Location returns the shop's time zone. It returns UTC if the zone does not
+// load, which cannot happen for a configuration that passed [Config.Validate].
+func (c Config) Location() *time.Location {
+	loc, err := time.LoadLocation(c.Shop.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}

@@ -1,0 +1,112 @@
+package config
+
+import (
+	"encoding"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// The file's keys are the toml tags of Config and of the structs it holds.
+// This file derives them by reflection, so that a field added to a section, or
+// a section added to Config, is read from the file and the environment
+// without further code.
+
+var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// A setting is one key of the file that holds a value.
+type setting struct {
+	path  []string // table names and key, such as ["http", "listen"]
+	index []int    // field index sequence in Config, for reflect.Value.FieldByIndex
+	typ   reflect.Type
+}
+
+// key returns the dotted key, such as "http.listen".
+func (s setting) key() string {
+	return strings.Join(s.path, ".")
+}
+
+// env returns the name of the environment variable that overrides the
+// setting, such as "COUNTERDESK_HTTP_LISTEN".
+func (s setting) env() string {
+	return EnvPrefix + strings.ToUpper(strings.Join(s.path, "_"))
+}
+
+// settings returns every setting of Config, in field order.
+func settings() []setting {
+	var list []setting
+	var walk func(t reflect.Type, path []string, index []int)
+	walk = func(t reflect.Type, path []string, index []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, ok := tomlName(f)
+			if !ok {
+				continue
+			}
+			p := append(slices.Clone(path), name)
+			x := append(slices.Clone(index), i)
+			if isTable(f.Type) {
+				walk(f.Type, p, x)
+				continue
+			}
+			list = append(list, setting{path: p, index: x, typ: f.Type})
+		}
+	}
+	walk(reflect.TypeFor[Config](), nil, nil)
+	return list
+}
+
+// lookup follows a key path from Config. It returns the type the path leads
+// to, the field index sequence, and whether the path names a table or a key
+// at all.
+func lookup(path []string) (reflect.Type, []int, bool) {
+	t := reflect.TypeFor[Config]()
+	var index []int
+	for _, part := range path {
+		if !isTable(t) {
+			return nil, nil, false
+		}
+		f, ok := fieldByName(t, part)
+		if !ok {
+			return nil, nil, false
+		}
+		t = f.Type
+		index = append(index, f.Index...)
+	}
+	return t, index, true
+}
+
+// fieldByName returns the field of struct type t whose toml name is name.
+func fieldByName(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if n, ok := tomlName(f); ok && n == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// tomlName returns the key of a struct field, and false for a field that is
+// not part of the file.
+func tomlName(f reflect.StructField) (string, bool) {
+	if !f.IsExported() {
+		return "", false
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if name == "-" || name == "" {
+		return "", false
+	}
+	return name, true
+}
+
+// isTable reports whether values of type t are written as TOML tables: structs,
+// except those that read themselves from text, such as Duration.
+func isTable(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && !isText(t)
+}
+
+// isText reports whether values of type t read themselves from a string.
+func isText(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(textUnmarshalerType)
+}

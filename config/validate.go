@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks every setting against its allowed range. It returns nil, or
+// a [*Problems] error that names each invalid setting by its dotted key.
+func (c Config) Validate() error {
+	if list := c.validate(); len(list) > 0 {
+		return &Problems{List: list}
+	}
+	return nil
+}
+
+// validate returns a problem for each invalid setting, with Key set and Line
+// 0.
+func (c Config) validate() []Problem {
+	var v validator
+
+	v.check("shop.name", c.Shop.Name != "", "must not be empty")
+	v.timeZone("shop.time_zone", c.Shop.TimeZone)
+	v.check("shop.default_region", isRegion(c.Shop.DefaultRegion),
+		"must be two capital letters (an ISO 3166-1 alpha-2 code such as \"GB\"), not %q", c.Shop.DefaultRegion)
+
+	v.check("store.data_dir", c.Store.DataDir != "", "must not be empty")
+	v.check("store.thread_window", c.Store.ThreadWindow.Duration > 0, "must be more than 0s, not %v", c.Store.ThreadWindow)
+	between(&v, "store.max_message_bytes", c.Store.MaxMessageBytes, 1, 1<<20)
+	between(&v, "store.max_attachment_bytes", c.Store.MaxAttachmentBytes, 1, 1<<30)
+	between(&v, "store.max_attachments", c.Store.MaxAttachments, 1, 1000)
+	between(&v, "store.feed_buffer", c.Store.FeedBuffer, 1, 100000)
+	between(&v, "store.batch_delay", c.Store.BatchDelay.Duration, 0, time.Second)
+
+	between(&v, "outbox.max_attempts", c.Outbox.MaxAttempts, 1, 1000)
+	between(&v, "outbox.lease", c.Outbox.Lease.Duration, time.Second, time.Hour)
+	v.check("outbox.backoff_base", c.Outbox.BackoffBase.Duration > 0, "must be more than 0s, not %v", c.Outbox.BackoffBase)
+	v.check("outbox.backoff_max", c.Outbox.BackoffMax.Duration >= c.Outbox.BackoffBase.Duration,
+		"must not be less than outbox.backoff_base (%v), not %v", c.Outbox.BackoffBase, c.Outbox.BackoffMax)
+	between(&v, "outbox.max_pending", c.Outbox.MaxPending, 1, 10000000)
+
+	v.listen("http.listen", c.HTTP.Listen)
+	between(&v, "http.max_body_bytes", c.HTTP.MaxBodyBytes, 1024, 1<<30)
+	v.check("http.read_timeout", c.HTTP.ReadTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.ReadTimeout)
+	v.check("http.write_timeout", c.HTTP.WriteTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.WriteTimeout)
+
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+
+	return v.list
+}
+
+// validator collects the problems of a configuration.
+type validator struct {
+	list []Problem
+}
+
+// check adds a problem for key unless ok.
+func (v *validator) check(key string, ok bool, format string, args ...any) {
+	if !ok {
+		v.list = append(v.list, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// between checks that lo <= x <= hi.
+func between[T int | int64 | time.Duration](v *validator, key string, x, lo, hi T) {
+	v.check(key, lo <= x && x <= hi, "must be from %v to %v, not %v", lo, hi, x)
+}
+
+// oneOf checks that s is one of allowed.
+func (v *validator) oneOf(key, s string, allowed ...string) {
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(a)
+	}
+	v.check(key, false, "must be one of %s, not %q", strings.Join(quoted, ", "), s)
+}
+
+// timeZone checks that name is a time zone that loads.
+func (v *validator) timeZone(key, name string) {
+	if name == "" {
+		v.check(key, false, "must not be empty; use \"UTC\" or a zone such as \"Europe/London\"")
+		return
+	}
+	_, err := time.LoadLocation(name)
+	v.check(key, err == nil, "unknown time zone %q; use \"UTC\" or a zone such as \"Europe/London\"", name)
+}
+
+// listen checks that addr is host:port with a numeric port.
+func (v *validator) listen(key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.check(key, false, "must be host:port, such as \":8080\" or \"127.0.0.1:8080\", not %q", addr)
+		return
+	}
+	_, err = strconv.ParseUint(port, 10, 16)
+	v.check(key, err == nil, "port must be a number from 0 to 65535, not %q", port)
+}
+
+// isRegion reports whether s is two upper-case ASCII letters.
+func isRegion(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}

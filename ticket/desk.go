@@ -1,0 +1,626 @@
+package ticket
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Delivery states of an outbound message.
+const (
+	DeliveryQueued    = "queued"
+	DeliverySent      = "sent"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Reply is a public answer from staff to the customer.
+type Reply struct {
+	Body        string
+	Attachments []NewAttachment
+	// Status moves the ticket after the reply; empty moves a new ticket to
+	// open and leaves others as they are.
+	Status Status
+}
+
+// Delivery is the payload of a "deliver.<route>" outbox row: one outbound
+// message for a channel's consumer to send.
+type Delivery struct {
+	Ticket    uint64 `json:"ticket"`
+	TicketRef string `json:"ticket_ref"`
+	MessageID uint64 `json:"message_id"`
+	To        string `json:"to"` // E.164 phone or email address
+	Subject   string `json:"subject,omitempty"`
+	Body      string `json:"body"`
+}
+
+// Outbound routes: the consumers that send replies to customers.
+const (
+	RouteSMS   = "sms"
+	RouteEmail = "email"
+)
+
+// DeliverKind is the outbox kind of replies sent by route.
+func DeliverKind(route string) string { return "deliver." + route }
+
+// route picks how a reply reaches the contact: by the channel they used
+// when it can carry a reply, else by whatever address they have.
+func route(ch Channel, c *Contact) (string, string, error) {
+	phone, email := "", ""
+	if len(c.Phones) > 0 {
+		phone = c.Phones[0]
+	}
+	if len(c.Emails) > 0 {
+		email = c.Emails[0]
+	}
+	switch {
+	case ch == ChannelEmail && email != "":
+		return RouteEmail, email, nil
+	case (ch == ChannelSMS || ch == ChannelMissedCall || ch == ChannelVoicemail) && phone != "":
+		return RouteSMS, phone, nil
+	case email != "":
+		return RouteEmail, email, nil
+	case phone != "":
+		return RouteSMS, phone, nil
+	}
+	return "", "", invalid("contact", "has no phone number or email address to reply to")
+}
+
+// Reply stores a public reply and queues its delivery to the customer.
+func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Message, error) {
+	if err := checkText("body", r.Body, d.opts.Limits.MaxMessageBytes, true); err != nil {
+		return Message{}, err
+	}
+	if strings.TrimSpace(r.Body) == "" {
+		return Message{}, invalid("body", "is required")
+	}
+	if err := checkAttachments(r.Attachments, d.opts.Limits); err != nil {
+		return Message{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Message{}, err
+	}
+	atts, err := d.storeAttachments(r.Attachments)
+	if err != nil {
+		return Message{}, err
+	}
+	var out Message
+	err = d.update(actor, func(t *txn) error {
+		tk, err := t.live(n)
+		if err != nil {
+			return err
+		}
+		old := clone(tk)
+		var c Contact
+		if tk.ContactID != 0 {
+			if _, err := getJSON(t.tx.Bucket(bContacts), u64(tk.ContactID), &c); err != nil {
+				return err
+			}
+		}
+		rt, to, err := route(tk.Channel, &c)
+		if err != nil {
+			return err
+		}
+		m, err := t.addMessage(tk, Outgoing, Channel(channelOfRoute(rt)), actor.Name, r.Body, atts)
+		if err != nil {
+			return err
+		}
+		m.Delivery = DeliveryQueued
+		if err := t.putMessage(m); err != nil {
+			return err
+		}
+		if tk.FirstResponseAt.IsZero() {
+			tk.FirstResponseAt = t.now
+		}
+		to2 := r.Status
+		if to2 == "" && tk.Status == StatusNew {
+			to2 = StatusOpen
+		}
+		if err := t.setStatus(tk, to2, "staff replied"); err != nil {
+			return err
+		}
+		if actor.Kind == ActorStaff && c.ID != 0 && c.Owner != actor.Name {
+			c.Owner = actor.Name
+			if err := putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c); err != nil {
+				return err
+			}
+		}
+		if err := t.event(n, "reply", "", fmt.Sprintf("message %d by %s", m.ID, rt), ""); err != nil {
+			return err
+		}
+		err = t.enqueue(n, Effect{
+			Kind: DeliverKind(rt),
+			Key:  "message:" + strconv.FormatUint(m.ID, 10),
+			Payload: Delivery{
+				Ticket: n, TicketRef: tk.Ref(), MessageID: m.ID, To: to,
+				Subject: "Re: " + tk.Subject + " [" + tk.Ref() + "]", Body: r.Body,
+			},
+		})
+		if err != nil {
+			return err
+		}
+		if err := t.save(old, tk); err != nil {
+			return err
+		}
+		t.change(MessageAdded, tk, m)
+		out = *m
+		return nil
+	})
+	return out, err
+}
+
+func channelOfRoute(rt string) string {
+	if rt == RouteEmail {
+		return string(ChannelEmail)
+	}
+	return string(ChannelSMS)
+}
+
+// AddNote stores an internal note on ticket n. Notes are never sent.
+func (d *Desk) AddNote(ctx context.Context, actor Actor, n uint64, body string) (Message, error) {
+	if err := checkText("body", body, d.opts.Limits.MaxMessageBytes, true); err != nil {
+		return Message{}, err
+	}
+	if strings.TrimSpace(body) == "" {
+		return Message{}, invalid("body", "is required")
+	}
+	if err := ctx.Err(); err != nil {
+		return Message{}, err
+	}
+	var out Message
+	err := d.update(actor, func(t *txn) error {
+		tk, err := t.live(n)
+		if err != nil {
+			return err
+		}
+		old := clone(tk)
+		m, err := t.addMessage(tk, Internal, ChannelStaff, actor.Name, body, nil)
+		if err != nil {
+			return err
+		}
+		if err := t.event(n, "note", "", fmt.Sprintf("message %d", m.ID), ""); err != nil {
+			return err
+		}
+		if err := t.save(old, tk); err != nil {
+			return err
+		}
+		t.change(MessageAdded, tk, m)
+		out = *m
+		return nil
+	})
+	return out, err
+}
+
+func (t *txn) addMessage(tk *Ticket, dir Direction, ch Channel, author, body string, atts []Attachment) (*Message, error) {
+	id, err := t.tx.Bucket(bMessages).NextSequence()
+	if err != nil {
+		return nil, err
+	}
+	m := &Message{ID: id, Ticket: tk.Number, Direction: dir, Channel: ch, Author: author, Body: body, Attachments: atts, At: t.now}
+	if err := t.putMessage(m); err != nil {
+		return nil, err
+	}
+	if err := t.indexWords(tk.Number, body); err != nil {
+		return nil, err
+	}
+	tk.Messages++
+	tk.UpdatedAt = t.now
+	return m, nil
+}
+
+// Patch is a set of changes to a ticket's fields made at once. Nil fields
+// stay as they are.
+type Patch struct {
+	Status     *Status
+	Priority   *Priority
+	Assignee   *string // "" unassigns
+	AddTags    []string
+	RemoveTags []string
+	Why        string // recorded in the audit trail
+}
+
+// Update applies p to ticket n in one transaction, with one audit event per
+// field that changed.
+func (d *Desk) Update(ctx context.Context, actor Actor, n uint64, p Patch) (Ticket, error) {
+	if err := checkText("why", p.Why, 1000, false); err != nil {
+		return Ticket{}, err
+	}
+	if p.Assignee != nil && *p.Assignee != "" {
+		if err := checkUser("assignee", *p.Assignee); err != nil {
+			return Ticket{}, err
+		}
+	}
+	if len(p.AddTags)+len(p.RemoveTags) > maxTags {
+		return Ticket{}, invalid("tags", "at most %d tags at once", maxTags)
+	}
+	add, err := normalizeTags(p.AddTags)
+	if err != nil {
+		return Ticket{}, err
+	}
+	remove, err := normalizeTags(p.RemoveTags)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Ticket{}, err
+	}
+	var out Ticket
+	err = d.update(actor, func(t *txn) error {
+		tk, err := t.live(n)
+		if err != nil {
+			return err
+		}
+		old := clone(tk)
+		if p.Status != nil {
+			if err := t.setStatus(tk, *p.Status, p.Why); err != nil {
+				return err
+			}
+		}
+		if p.Priority != nil && *p.Priority != tk.Priority {
+			if _, err := ParsePriority(string(*p.Priority)); err != nil {
+				return err
+			}
+			if err := t.event(n, "priority", string(tk.Priority), string(*p.Priority), p.Why); err != nil {
+				return err
+			}
+			tk.Priority = *p.Priority
+		}
+		if p.Assignee != nil && *p.Assignee != tk.Assignee {
+			if err := t.event(n, "assign", tk.Assignee, *p.Assignee, p.Why); err != nil {
+				return err
+			}
+			tk.Assignee = *p.Assignee
+		}
+		for _, tag := range remove {
+			if i := slices.Index(tk.Tags, tag); i >= 0 {
+				tk.Tags = slices.Delete(tk.Tags, i, i+1)
+				if err := t.event(n, "untag", tag, "", p.Why); err != nil {
+					return err
+				}
+			}
+		}
+		for _, tag := range add {
+			if !slices.Contains(tk.Tags, tag) {
+				if len(tk.Tags) >= maxTags {
+					return invalid("tags", "a ticket holds at most %d tags", maxTags)
+				}
+				tk.Tags = append(tk.Tags, tag)
+				if err := t.event(n, "tag", "", tag, p.Why); err != nil {
+					return err
+				}
+			}
+		}
+		if sameTicket(old, tk) {
+			out = *tk
+			return nil
+		}
+		tk.UpdatedAt = t.now
+		if err := t.save(old, tk); err != nil {
+			return err
+		}
+		t.change(TicketUpdated, tk, nil)
+		out = *tk
+		return nil
+	})
+	return out, err
+}
+
+// SetStatus moves ticket n to status s, if the state machine allows it.
+func (d *Desk) SetStatus(ctx context.Context, actor Actor, n uint64, s Status, why string) (Ticket, error) {
+	return d.Update(ctx, actor, n, Patch{Status: &s, Why: why})
+}
+
+// SetPriority changes the priority of ticket n.
+func (d *Desk) SetPriority(ctx context.Context, actor Actor, n uint64, p Priority, why string) (Ticket, error) {
+	return d.Update(ctx, actor, n, Patch{Priority: &p, Why: why})
+}
+
+// Assign gives ticket n to a staff user; "" unassigns it.
+func (d *Desk) Assign(ctx context.Context, actor Actor, n uint64, assignee, why string) (Ticket, error) {
+	return d.Update(ctx, actor, n, Patch{Assignee: &assignee, Why: why})
+}
+
+// Tag adds and removes tags of ticket n.
+func (d *Desk) Tag(ctx context.Context, actor Actor, n uint64, add, remove []string, why string) (Ticket, error) {
+	return d.Update(ctx, actor, n, Patch{AddTags: add, RemoveTags: remove, Why: why})
+}
+
+func (t *txn) setStatus(tk *Ticket, s Status, why string) error {
+	if s == "" || s == tk.Status {
+		return nil
+	}
+	if _, err := ParseStatus(string(s)); err != nil {
+		return err
+	}
+	before := tk.Status
+	if err := tk.move(s, t.now); err != nil {
+		return err
+	}
+	after := string(s)
+	if s == StatusClosed {
+		after += " (" + tk.ClosedAs + ")"
+	}
+	return t.event(tk.Number, "status", string(before), after, why)
+}
+
+func normalizeTags(tags []string) ([]string, error) {
+	out := make([]string, 0, len(tags))
+	for _, tag := range tags {
+		t, err := normalizeTag(tag)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// Merge moves every message of ticket from into ticket into and closes
+// from, pointing it at into. Later requests that quote from's number
+// thread onto into.
+func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why string) (Ticket, error) {
+	if from == into {
+		return Ticket{}, invalid("into", "a ticket cannot be merged into itself")
+	}
+	if err := ctx.Err(); err != nil {
+		return Ticket{}, err
+	}
+	var out Ticket
+	err := d.update(actor, func(t *txn) error {
+		src, err := t.live(from)
+		if err != nil {
+			return err
+		}
+		dst, err := t.live(into)
+		if err != nil {
+			return err
+		}
+		if src.MergedInto != 0 {
+			return invalid("from", "ticket #%d was already merged into #%d", from, src.MergedInto)
+		}
+		oldSrc, oldDst := clone(src), clone(dst)
+		msgs := t.tx.Bucket(bMessages)
+		c := msgs.Cursor()
+		prefix := u64(from)
+		var moved []Message
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Seek(prefix) {
+			var m Message
+			if err := jsonUnmarshal(v, &m); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			m.Ticket = into
+			if err := putJSON(msgs, key(u64(into), u64(m.ID)), &m); err != nil {
+				return err
+			}
+			if m.SourceKey != "" {
+				sk := []byte(string(m.Channel) + ":" + m.SourceKey)
+				if err := t.tx.Bucket(bSources).Put(sk, key(u64(into), u64(m.ID))); err != nil {
+					return err
+				}
+			}
+			if err := t.indexWords(into, m.Subject, m.Body, m.Transcript); err != nil {
+				return err
+			}
+			moved = append(moved, m)
+		}
+		if err := t.indexWords(into, src.Subject); err != nil {
+			return err
+		}
+		dst.Messages += len(moved)
+		dst.UpdatedAt = t.now
+		for _, tag := range src.Tags {
+			if !slices.Contains(dst.Tags, tag) && len(dst.Tags) < maxTags {
+				dst.Tags = append(dst.Tags, tag)
+			}
+		}
+		if err := t.setStatus(src, StatusClosed, "merged into "+dst.Ref()); err != nil {
+			// Closed or spam tickets cannot move to closed; they keep their status.
+			if _, ok := err.(*TransitionError); !ok {
+				return err
+			}
+		}
+		src.MergedInto, src.Messages, src.UpdatedAt = into, 0, t.now
+		if err := t.event(from, "merge", src.Ref(), dst.Ref(), why); err != nil {
+			return err
+		}
+		if err := t.event(into, "merge", src.Ref(), dst.Ref(), fmt.Sprintf("%d messages moved; %s", len(moved), why)); err != nil {
+			return err
+		}
+		if err := t.save(oldSrc, src); err != nil {
+			return err
+		}
+		if err := t.save(oldDst, dst); err != nil {
+			return err
+		}
+		t.change(TicketMerged, src, nil)
+		t.change(TicketUpdated, dst, nil)
+		out = *dst
+		return nil
+	})
+	return out, err
+}
+
+// Delete marks ticket n deleted. It disappears from every listing but the
+// deleted one; its messages and audit trail stay.
+func (d *Desk) Delete(ctx context.Context, actor Actor, n uint64, why string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.update(actor, func(t *txn) error {
+		tk, err := t.live(n)
+		if err != nil {
+			return err
+		}
+		old := clone(tk)
+		tk.Deleted, tk.DeletedAt, tk.UpdatedAt = true, t.now, t.now
+		if err := t.event(n, "delete", string(tk.Status), "deleted", why); err != nil {
+			return err
+		}
+		if err := t.save(old, tk); err != nil {
+			return err
+		}
+		t.change(TicketDeleted, tk, nil)
+		return nil
+	})
+}
+
+// SetRemote records the id ticket n has in sync target target.
+func (d *Desk) SetRemote(ctx context.Context, actor Actor, n uint64, target, remoteID string) error {
+	if err := checkText("target", target, 64, false); err != nil {
+		return err
+	}
+	if err := checkText("remote_id", remoteID, 256, false); err != nil {
+		return err
+	}
+	return d.update(actor, func(t *txn) error {
+		tk, err := loadTicket(t.tx, n)
+		if err != nil {
+			return err
+		}
+		if tk.Remote[target] == remoteID {
+			return nil
+		}
+		old := clone(tk)
+		if tk.Remote == nil {
+			tk.Remote = map[string]string{}
+		}
+		before := tk.Remote[target]
+		tk.Remote[target] = remoteID
+		if err := t.event(n, "sync", before, target+":"+remoteID, "copied to "+target); err != nil {
+			return err
+		}
+		return t.save(old, tk)
+	})
+}
+
+// SetDelivery records the delivery state of outbound message id of ticket n.
+func (d *Desk) SetDelivery(ctx context.Context, actor Actor, n, id uint64, state, detail string) error {
+	switch state {
+	case DeliveryQueued, DeliverySent, DeliveryDelivered, DeliveryFailed:
+	default:
+		return invalid("state", "unknown delivery state %q", state)
+	}
+	if err := checkText("detail", detail, maxLastError, false); err != nil {
+		return err
+	}
+	return d.update(actor, func(t *txn) error {
+		var m Message
+		ok, err := getJSON(t.tx.Bucket(bMessages), key(u64(n), u64(id)), &m)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("message %d of ticket #%d: %w", id, n, ErrNotFound)
+		}
+		if m.Direction != Outgoing {
+			return invalid("id", "message %d is not an outbound message", id)
+		}
+		if m.Delivery == state {
+			return nil
+		}
+		if err := t.event(n, "delivery", m.Delivery, state, detail); err != nil {
+			return err
+		}
+		m.Delivery = state
+		return putJSON(t.tx.Bucket(bMessages), key(u64(n), u64(id)), &m)
+	})
+}
+
+// Get returns ticket n.
+func (d *Desk) Get(n uint64) (Ticket, error) {
+	var tk *Ticket
+	err := d.db.View(func(tx *bolt.Tx) error {
+		var err error
+		tk, err = loadTicket(tx, n)
+		return err
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return *tk, nil
+}
+
+// Thread returns ticket n with its contact, messages and audit events in
+// time order.
+func (d *Desk) Thread(n uint64) (Thread, error) {
+	var th Thread
+	err := d.db.View(func(tx *bolt.Tx) error {
+		tk, err := loadTicket(tx, n)
+		if err != nil {
+			return err
+		}
+		th.Ticket = *tk
+		if tk.ContactID != 0 {
+			if _, err := getJSON(tx.Bucket(bContacts), u64(tk.ContactID), &th.Contact); err != nil {
+				return err
+			}
+		}
+		prefix := u64(n)
+		c := tx.Bucket(bMessages).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var m Message
+			if err := jsonUnmarshal(v, &m); err != nil {
+				return err
+			}
+			th.Messages = append(th.Messages, m)
+		}
+		c = tx.Bucket(bEvents).Cursor()
+		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+			var e Event
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return err
+			}
+			th.Events = append(th.Events, e)
+		}
+		return nil
+	})
+	slices.SortStableFunc(th.Messages, func(a, b Message) int { return a.At.Compare(b.At) })
+	return th, err
+}
+
+// Contact returns contact id.
+func (d *Desk) Contact(id uint64) (Contact, error) {
+	var c Contact
+	err := d.db.View(func(tx *bolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bContacts), u64(id), &c)
+		if err == nil && !ok {
+			err = fmt.Errorf("contact %d: %w", id, ErrNotFound)
+		}
+		return err
+	})
+	return c, err
+}
+
+// Count returns the number of tickets ever opened.
+func (d *Desk) Count() (uint64, error) {
+	var n uint64
+	err := d.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bTickets).Sequence()
+		return nil
+	})
+	return n, err
+}
+
+func clone(tk *Ticket) *Ticket {
+	c := *tk
+	c.Tags = slices.Clone(tk.Tags)
+	if tk.Remote != nil {
+		c.Remote = make(map[string]string, len(tk.Remote))
+		for k, v := range tk.Remote {
+			c.Remote[k] = v
+		}
+	}
+	return &c
+}
+
+func sameTicket(a, b *Ticket) bool {
+	return a.Status == b.Status && a.Priority == b.Priority && a.Assignee == b.Assignee &&
+		slices.Equal(a.Tags, b.Tags) && a.ClosedAs == b.ClosedAs
+}

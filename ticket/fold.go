@@ -1,0 +1,83 @@
+package ticket
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold returns s in the form the search index keeps: lower case, accents
+// removed ("Ação" -> "acao"), and the Turkish dotted and dotless i both
+// folded to "i", so that a search finds a word however it was typed.
+func Fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range norm.NFD.String(s) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			continue // combining mark: the accent of the letter before
+		case r == 'İ' || r == 'ı' || r == 'I':
+			b.WriteRune('i')
+		case r == 'ß':
+			b.WriteString("ss")
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// maxTokenBytes bounds one token; longer runs of letters are cut.
+const maxTokenBytes = 48
+
+// maxTokensPerText bounds the distinct tokens indexed for one text.
+const maxTokensPerText = 2000
+
+// Tokens splits folded text into distinct search tokens: runs of letters
+// and digits. Single letters are left out; single digits are kept, since
+// people search for short numbers.
+func Tokens(s string) []string {
+	f := Fold(s)
+	seen := make(map[string]struct{})
+	var out []string
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		tok := f[start:end]
+		start = -1
+		if len(tok) > maxTokenBytes {
+			tok = tok[:maxTokenBytes]
+			for len(tok) > 0 && !utf8Start(tok) {
+				tok = tok[:len(tok)-1]
+			}
+		}
+		if len(tok) == 1 && !(tok[0] >= '0' && tok[0] <= '9') {
+			return
+		}
+		if _, ok := seen[tok]; ok || len(out) >= maxTokensPerText {
+			return
+		}
+		seen[tok] = struct{}{}
+		out = append(out, tok)
+	}
+	for i, r := range f {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		flush(i)
+	}
+	flush(len(f))
+	return out
+}
+
+// utf8Start reports whether s ends on a whole rune.
+func utf8Start(s string) bool {
+	r := []rune(s)
+	return len(r) > 0 && r[len(r)-1] != unicode.ReplacementChar
+}

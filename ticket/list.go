@@ -1,0 +1,224 @@
+package ticket
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Filter selects tickets for List. Empty fields match everything.
+type Filter struct {
+	Status     Status
+	Channel    Channel
+	Priority   Priority
+	Assignee   string
+	Unassigned bool // only tickets with no assignee
+	Tag        string
+	ContactID  uint64
+	// Query is full-text: every word must appear in the ticket's subject,
+	// messages or contact.
+	Query string
+	// Deleted lists deleted tickets instead of live ones.
+	Deleted bool
+	Limit   int    // page size; default 50, at most 500
+	Cursor  string // from the previous Page.Next
+}
+
+// Page is one page of a listing, newest change first (for a full-text
+// query: highest ticket number first).
+type Page struct {
+	Tickets []Ticket `json:"tickets"`
+	// Next is the cursor of the following page, empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// maxExamined bounds how many index entries one List call reads when the
+// filter combines fields that no single index covers. Reaching it returns
+// a short page with a cursor to go on from.
+const maxExamined = 20000
+
+// List returns the tickets that match f. It walks the most selective index
+// for f and never scans every ticket.
+func (d *Desk) List(f Filter) (Page, error) {
+	if f.Limit <= 0 {
+		f.Limit = DefaultPageSize
+	}
+	if f.Limit > MaxPageSize {
+		f.Limit = MaxPageSize
+	}
+	var cursor []byte
+	if f.Cursor != "" {
+		c, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		if err != nil || len(c) == 0 {
+			return Page{}, invalid("cursor", "is not a cursor this server gave out")
+		}
+		cursor = c
+	}
+	if f.Tag != "" {
+		tag, err := normalizeTag(f.Tag)
+		if err != nil {
+			return Page{}, err
+		}
+		f.Tag = tag
+	}
+	var page Page
+	err := d.db.View(func(tx *bolt.Tx) error {
+		if f.Query != "" {
+			return d.search(tx, f, cursor, &page)
+		}
+		bucket, prefix := f.index()
+		c := tx.Bucket(bucket).Cursor()
+		var k []byte
+		if cursor != nil {
+			if !hasPrefix(cursor, prefix) {
+				return invalid("cursor", "belongs to another listing")
+			}
+			// The cursor is the first entry not yet returned: start on
+			// it, or just before where it was if it moved since.
+			k, _ = c.Seek(cursor)
+			if k == nil {
+				k, _ = c.Last()
+			} else if !bytes.Equal(k, cursor) {
+				k, _ = c.Prev()
+			}
+		} else {
+			k = lastWithPrefix(c, prefix)
+		}
+		examined := 0
+		for ; k != nil && hasPrefix(k, prefix); k, _ = c.Prev() {
+			if len(page.Tickets) == f.Limit || examined == maxExamined {
+				page.Next = base64.RawURLEncoding.EncodeToString(k)
+				return nil
+			}
+			examined++
+			tk, err := loadTicket(tx, beU64(k[len(k)-8:]))
+			if err != nil {
+				return err
+			}
+			if f.match(tk) {
+				page.Tickets = append(page.Tickets, *tk)
+			}
+		}
+		return nil
+	})
+	return page, err
+}
+
+// index picks the index that narrows f the most.
+func (f *Filter) index() (bucket, prefix []byte) {
+	switch {
+	case f.Deleted:
+		return bIdxStatus, strPrefix(deletedStatus)
+	case f.ContactID != 0:
+		return bIdxContact, u64(f.ContactID)
+	case f.Tag != "":
+		return bIdxTag, strPrefix(f.Tag)
+	case f.Assignee != "":
+		return bIdxAssignee, strPrefix(f.Assignee)
+	case f.Unassigned:
+		return bIdxAssignee, strPrefix("")
+	case f.Status != "":
+		return bIdxStatus, strPrefix(string(f.Status))
+	case f.Channel != "":
+		return bIdxChannel, strPrefix(string(f.Channel))
+	case f.Priority != "":
+		return bIdxPriority, strPrefix(string(f.Priority))
+	}
+	return bIdxUpdated, nil
+}
+
+// match checks the fields of f that the chosen index did not.
+func (f *Filter) match(tk *Ticket) bool {
+	if tk.Deleted != f.Deleted {
+		return false
+	}
+	switch {
+	case f.Status != "" && tk.Status != f.Status,
+		f.Channel != "" && tk.Channel != f.Channel,
+		f.Priority != "" && tk.Priority != f.Priority,
+		f.Assignee != "" && tk.Assignee != f.Assignee,
+		f.Unassigned && tk.Assignee != "",
+		f.ContactID != 0 && tk.ContactID != f.ContactID:
+		return false
+	}
+	if f.Tag != "" {
+		found := false
+		for _, t := range tk.Tags {
+			found = found || t == f.Tag
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// search answers a full-text query by intersecting the posting lists of its
+// words. Each list is sorted by descending ticket number; the cursors leap
+// over each other with Seek, so the cost follows the shortest list, not the
+// longest.
+func (d *Desk) search(tx *bolt.Tx, f Filter, cursor []byte, page *Page) error {
+	words := Tokens(f.Query)
+	if len(words) == 0 {
+		return invalid("q", "holds no word to search for")
+	}
+	if len(words) > 8 {
+		words = words[:8]
+	}
+	b := tx.Bucket(bIdxWords)
+	cs := make([]*bolt.Cursor, len(words))
+	prefixes := make([][]byte, len(words))
+	for i, w := range words {
+		cs[i] = b.Cursor()
+		prefixes[i] = strPrefix(w)
+	}
+	// target is the inverted ticket number every list must reach; the
+	// lists hold ^number, so ascending keys mean descending numbers.
+	var target uint64
+	if cursor != nil {
+		if len(cursor) != 8 {
+			return invalid("cursor", "belongs to another listing")
+		}
+		target = beU64(cursor)
+	}
+	examined := 0
+	for {
+		agreed := 0
+		for i := 0; agreed < len(cs); i = (i + 1) % len(cs) {
+			k, _ := cs[i].Seek(key(prefixes[i], u64(target)))
+			if k == nil || !hasPrefix(k, prefixes[i]) {
+				return nil // one word has no more tickets
+			}
+			got := beU64(k[len(prefixes[i]):])
+			if got == target {
+				agreed++
+				continue
+			}
+			target, agreed = got, 1
+		}
+		if len(page.Tickets) == f.Limit || examined == maxExamined {
+			page.Next = base64.RawURLEncoding.EncodeToString(u64(target))
+			return nil
+		}
+		examined++
+		tk, err := loadTicket(tx, ^target)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		if f.match(tk) && tk.MergedInto == 0 {
+			page.Tickets = append(page.Tickets, *tk)
+		}
+		if target == ^uint64(0) {
+			return nil
+		}
+		target++
+	}
+}
