@@ -323,7 +323,7 @@ func TestValidate(t *testing.T) {
 		{"feed buffer", func(c *Config) { c.Store.FeedBuffer = 0 }, []problem{{0, "store.feed_buffer", "from 1 to 100000"}}},
 		{"negative batch delay", func(c *Config) { c.Store.BatchDelay = Duration{-time.Millisecond} }, []problem{{0, "store.batch_delay", "from 0s to 1s"}}},
 		{"max attempts", func(c *Config) { c.Outbox.MaxAttempts = 0 }, []problem{{0, "outbox.max_attempts", "from 1 to 1000"}}},
-		{"short lease", func(c *Config) { c.Outbox.Lease = Duration{time.Millisecond} }, []problem{{0, "outbox.lease", "from 1s to 1h0m0s"}}},
+		{"short lease", func(c *Config) { c.Outbox.Lease = Duration{time.Millisecond} }, []problem{{0, "outbox.lease", "from 1s to 1h, not 1ms"}}},
 		{
 			name:   "zero backoff",
 			change: func(c *Config) { c.Outbox.BackoffBase = Duration{} },
@@ -469,7 +469,7 @@ func TestLoadProblems(t *testing.T) {
 			file:    "[outbox]\nbackoff_base = \"1m\"\nmax_attempts = 0\n",
 			environ: []string{"COUNTERDESK_OUTBOX_BACKOFF_MAX=30s"},
 			want: []Problem{
-				{Key: "COUNTERDESK_OUTBOX_BACKOFF_MAX", Message: "must not be less than outbox.backoff_base (1m0s), not 30s", Source: SourceEnv},
+				{Key: "COUNTERDESK_OUTBOX_BACKOFF_MAX", Message: "must not be less than outbox.backoff_base (1m), not 30s", Source: SourceEnv},
 				{Line: 3, Key: "outbox.max_attempts", Message: "must be from 1 to 1000, not 0"},
 			},
 		},
@@ -656,16 +656,41 @@ func TestProblemsSortedByLine(t *testing.T) {
 }
 
 func TestDurationText(t *testing.T) {
-	var d Duration
-	if err := d.UnmarshalText([]byte("1h30m")); err != nil || d.Duration != 90*time.Minute {
-		t.Fatalf("UnmarshalText(1h30m) = %v, %v", d, err)
+	tests := []struct {
+		text    string
+		want    time.Duration
+		format  string
+		wantErr bool
+	}{
+		{text: "72h", want: 72 * time.Hour, format: "72h"},
+		{text: "90s", want: 90 * time.Second, format: "1m30s"},
+		{text: "1h30m", want: 90 * time.Minute, format: "1h30m"},
+		{text: "2m", want: 2 * time.Minute, format: "2m"},
+		{text: "1h0m1s", want: time.Hour + time.Second, format: "1h0m1s"},
+		{text: "2ms", want: 2 * time.Millisecond, format: "2ms"},
+		{text: "-10m", want: -10 * time.Minute, format: "-10m"},
+		{text: "0", want: 0, format: "0s"},
+		{text: "", wantErr: true},
+		{text: "72", wantErr: true},
+		{text: "3 days", wantErr: true},
 	}
-	b, err := d.MarshalText()
-	if err != nil || string(b) != "1h30m0s" {
-		t.Errorf("MarshalText = %q, %v", b, err)
-	}
-	if err := d.UnmarshalText([]byte("")); err == nil {
-		t.Error("UnmarshalText(\"\") succeeded")
+	for _, tt := range tests {
+		var d Duration
+		err := d.UnmarshalText([]byte(tt.text))
+		if tt.wantErr {
+			if err == nil {
+				t.Errorf("UnmarshalText(%q) = %v, want an error", tt.text, d)
+			}
+			continue
+		}
+		if err != nil || d.Duration != tt.want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", tt.text, d.Duration, err, tt.want)
+			continue
+		}
+		b, err := d.MarshalText()
+		if err != nil || string(b) != tt.format {
+			t.Errorf("MarshalText of %q = %q, %v; want %q", tt.text, b, err, tt.format)
+		}
 	}
 }
 

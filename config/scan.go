@@ -62,7 +62,7 @@ func (s *scanner) add(line int, key, format string, args ...any) {
 func (s *scanner) table(expr *unstable.Node, path []string) bool {
 	line := s.keyLine(expr)
 	key := strings.Join(path, ".")
-	t, _, ok := lookup(path)
+	t, ok := lookup(path)
 	switch {
 	case !ok:
 		s.add(line, key, "unknown table")
@@ -87,7 +87,7 @@ func (s *scanner) keyValue(table []string, expr *unstable.Node) {
 // inline tables.
 func (s *scanner) value(path []string, line int, n *unstable.Node) {
 	key := strings.Join(path, ".")
-	t, _, ok := lookup(path)
+	t, ok := lookup(path)
 	if !ok {
 		s.add(line, key, "unknown key")
 		return

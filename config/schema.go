@@ -57,23 +57,20 @@ func settings() []setting {
 }
 
 // lookup follows a key path from Config. It returns the type the path leads
-// to, the field index sequence, and whether the path names a table or a key
-// at all.
-func lookup(path []string) (reflect.Type, []int, bool) {
+// to, and whether the path names a table or a setting at all.
+func lookup(path []string) (reflect.Type, bool) {
 	t := reflect.TypeFor[Config]()
-	var index []int
 	for _, part := range path {
 		if !isTable(t) {
-			return nil, nil, false
+			return nil, false
 		}
 		f, ok := fieldByName(t, part)
 		if !ok {
-			return nil, nil, false
+			return nil, false
 		}
 		t = f.Type
-		index = append(index, f.Index...)
 	}
-	return t, index, true
+	return t, true
 }
 
 // fieldByName returns the field of struct type t whose toml name is name.

@@ -67,7 +67,15 @@ func (v *validator) check(key string, ok bool, format string, args ...any) {
 
 // between checks that lo <= x <= hi.
 func between[T int | int64 | time.Duration](v *validator, key string, x, lo, hi T) {
-	v.check(key, lo <= x && x <= hi, "must be from %v to %v, not %v", lo, hi, x)
+	v.check(key, lo <= x && x <= hi, "must be from %v to %v, not %v", show(lo), show(hi), show(x))
+}
+
+// show returns x for formatting, with durations written as in the file.
+func show[T int | int64 | time.Duration](x T) any {
+	if d, ok := any(x).(time.Duration); ok {
+		return Duration{d}
+	}
+	return x
 }
 
 // oneOf checks that s is one of allowed.
