@@ -139,13 +139,13 @@ func (o Options) withDefaults() Options {
 // one of its methods and lands in one bbolt transaction together with its
 // audit event and the outbox rows it causes.
 type Desk struct {
-	db       *bolt.DB
-	dir      string
-	opts     Options
-	log      *slog.Logger
-	feed     *feed
-	wakeMu   stdsync.Mutex
-	wake     chan struct{} // closed after a commit that added outbox rows
+	db     *bolt.DB
+	dir    string
+	opts   Options
+	log    *slog.Logger
+	feed   *feed
+	wakeMu stdsync.Mutex
+	wake   chan struct{} // closed after a commit that added outbox rows
 }
 
 // Open opens (or creates) the store in the data folder dir.
@@ -176,12 +176,12 @@ func Open(dir string, opts Options) (*Desk, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return &Desk{
-		db:       db,
-		dir:      dir,
-		opts:     opts,
-		log:      opts.Logger,
-		feed:     newFeed(opts.FeedBuffer),
-		wake:     make(chan struct{}),
+		db:   db,
+		dir:  dir,
+		opts: opts,
+		log:  opts.Logger,
+		feed: newFeed(opts.FeedBuffer),
+		wake: make(chan struct{}),
 	}, nil
 }
 

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/counterdesk/counterdesk/config"
+	"github.com/counterdesk/counterdesk/health"
+	"github.com/counterdesk/counterdesk/ticket"
+	"github.com/counterdesk/counterdesk/ui"
+	"github.com/counterdesk/counterdesk/ui/auth"
+)
+
+// shutdownGrace bounds how long open HTTP requests may take to finish.
+const shutdownGrace = 10 * time.Second
+
+// healthEvery is how often the store and outbox report their health.
+const healthEvery = 15 * time.Second
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c common
+	c.register(fs, true)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
+	}
+	cfg, err := c.load(environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Log)
+	start := time.Now()
+
+	dataDir, err := filepath.Abs(cfg.Store.DataDir)
+	if err != nil {
+		return fmt.Errorf("%w: data folder: %w", errConfig, err)
+	}
+	desk, err := openDesk(dataDir, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer desk.Close()
+	tokens, err := auth.NewTokens(desk.DB())
+	if err != nil {
+		return err
+	}
+	reg := health.New()
+	reportStore(desk, reg)
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	srv := ui.New(ui.Options{
+		Desk:         desk,
+		Tokens:       tokens,
+		Health:       reg,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		ReadTimeout:  cfg.HTTP.ReadTimeout.Duration,
+		WriteTimeout: cfg.HTTP.WriteTimeout.Duration,
+		Logger:       log.With("subsystem", "http"),
+		Version:      Version(),
+	})
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	ctl, err := listenControl(dataDir, desk, tokens, log.With("subsystem", "control"))
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer ctl.Close()
+
+	count, _ := desk.Count()
+	log.Info("counterdesk ready",
+		"version", Version(),
+		"http", "http://"+ln.Addr().String(),
+		"data", dataDir,
+		"database", filepath.Join(dataDir, ticket.DBFile),
+		"config", configName(c.configPath),
+		"tickets", count,
+		"startup", time.Since(start).Round(time.Millisecond))
+
+	tick := time.NewTicker(healthEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				log.Warn("http shutdown", "err", err)
+			}
+			return nil
+		case err := <-serveErr:
+			if err != nil {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		case <-tick.C:
+			reportStore(desk, reg)
+		}
+	}
+}
+
+func configName(path string) string {
+	if path == "" {
+		return "built-in defaults"
+	}
+	return path
+}
+
+// openDesk opens the store with the settings of cfg.
+func openDesk(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, error) {
+	d, err := ticket.Open(dataDir, ticket.Options{
+		Region:       cfg.Shop.DefaultRegion,
+		ThreadWindow: cfg.Store.ThreadWindow.Duration,
+		Limits: ticket.Limits{
+			MaxMessageBytes:    cfg.Store.MaxMessageBytes,
+			MaxAttachmentBytes: cfg.Store.MaxAttachmentBytes,
+			MaxAttachments:     cfg.Store.MaxAttachments,
+		},
+		FeedBuffer: cfg.Store.FeedBuffer,
+		BatchDelay: cfg.Store.BatchDelay.Duration,
+		Outbox: ticket.OutboxOptions{
+			MaxAttempts: cfg.Outbox.MaxAttempts,
+			Lease:       cfg.Outbox.Lease.Duration,
+			BackoffBase: cfg.Outbox.BackoffBase.Duration,
+			BackoffMax:  cfg.Outbox.BackoffMax.Duration,
+			MaxPending:  cfg.Outbox.MaxPending,
+		},
+		Logger: log.With("subsystem", "store"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return d, nil
+}
+
+// reportStore records the health of the store and the outbox. A parked row
+// or an outbox nine-tenths full needs a person's attention.
+func reportStore(d *ticket.Desk, reg *health.Registry) {
+	n, err := d.Count()
+	if err != nil {
+		reg.Fail("store", health.Down, err)
+		return
+	}
+	reg.Set("store", health.OK, fmt.Sprintf("%d tickets", n))
+	st, err := d.OutboxStats()
+	switch {
+	case err != nil:
+		reg.Fail("outbox", health.Down, err)
+	case st.Dead > 0:
+		reg.Set("outbox", health.Degraded, fmt.Sprintf("%d waiting, %d parked after failing (retry them from the outbox page)", st.Pending, st.Dead))
+	case st.Pending*10 >= st.Max*9:
+		reg.Set("outbox", health.Degraded, fmt.Sprintf("%d of %d rows used", st.Pending, st.Max))
+	default:
+		reg.Set("outbox", health.OK, fmt.Sprintf("%d waiting", st.Pending))
+	}
+}
+
+// newLogger returns the process logger. Secrets never reach it: config
+// values are not logged, and the HTTP layer leaves out credentials.
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+var errNotRunning = errors.New("the appliance is not running")
