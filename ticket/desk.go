@@ -196,7 +196,7 @@ func (d *Desk) AddNote(ctx context.Context, actor Actor, n uint64, body string) 
 }
 
 func (t *txn) addMessage(tk *Ticket, dir Direction, ch Channel, author, body string, atts []Attachment) (*Message, error) {
-	id, err := t.tx.Bucket(bMessages).NextSequence()
+	id, err := t.tx.Bucket(bThread).NextSequence()
 	if err != nil {
 		return nil, err
 	}
@@ -383,9 +383,9 @@ func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why st
 			return invalid("from", "ticket #%d was already merged into #%d", from, src.MergedInto)
 		}
 		oldSrc, oldDst := clone(src), clone(dst)
-		msgs := t.tx.Bucket(bMessages)
+		msgs := t.tx.Bucket(bThread)
 		c := msgs.Cursor()
-		prefix := u64(from)
+		prefix := key(u64(from), []byte{recMessage})
 		var moved []Message
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Seek(prefix) {
 			var m Message
@@ -396,12 +396,12 @@ func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why st
 				return err
 			}
 			m.Ticket = into
-			if err := putJSON(msgs, key(u64(into), u64(m.ID)), &m); err != nil {
+			if err := putJSON(msgs, threadKey(into, recMessage, m.ID), &m); err != nil {
 				return err
 			}
 			if m.SourceKey != "" {
-				sk := []byte(string(m.Channel) + ":" + m.SourceKey)
-				if err := t.tx.Bucket(bSources).Put(sk, key(u64(into), u64(m.ID))); err != nil {
+				sk := lookupKey(lkSource, string(m.Channel)+":"+m.SourceKey)
+				if err := t.tx.Bucket(bLookup).Put(sk, key(u64(into), u64(m.ID))); err != nil {
 					return err
 				}
 			}
@@ -512,7 +512,7 @@ func (d *Desk) SetDelivery(ctx context.Context, actor Actor, n, id uint64, state
 	}
 	return d.update(actor, func(t *txn) error {
 		var m Message
-		ok, err := getJSON(t.tx.Bucket(bMessages), key(u64(n), u64(id)), &m)
+		ok, err := getJSON(t.tx.Bucket(bThread), threadKey(n, recMessage, id), &m)
 		if err != nil {
 			return err
 		}
@@ -529,7 +529,7 @@ func (d *Desk) SetDelivery(ctx context.Context, actor Actor, n, id uint64, state
 			return err
 		}
 		m.Delivery = state
-		return putJSON(t.tx.Bucket(bMessages), key(u64(n), u64(id)), &m)
+		return putJSON(t.tx.Bucket(bThread), threadKey(n, recMessage, id), &m)
 	})
 }
 
@@ -563,21 +563,22 @@ func (d *Desk) Thread(n uint64) (Thread, error) {
 			}
 		}
 		prefix := u64(n)
-		c := tx.Bucket(bMessages).Cursor()
+		c := tx.Bucket(bThread).Cursor()
 		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var m Message
-			if err := jsonUnmarshal(v, &m); err != nil {
-				return err
+			switch k[len(prefix)] {
+			case recMessage:
+				var m Message
+				if err := jsonUnmarshal(v, &m); err != nil {
+					return err
+				}
+				th.Messages = append(th.Messages, m)
+			case recEvent:
+				var e Event
+				if err := jsonUnmarshal(v, &e); err != nil {
+					return err
+				}
+				th.Events = append(th.Events, e)
 			}
-			th.Messages = append(th.Messages, m)
-		}
-		c = tx.Bucket(bEvents).Cursor()
-		for k, v := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var e Event
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return err
-			}
-			th.Events = append(th.Events, e)
 		}
 		return nil
 	})

@@ -81,3 +81,21 @@ func utf8Start(s string) bool {
 	r := []rune(s)
 	return len(r) > 0 && r[len(r)-1] != unicode.ReplacementChar
 }
+
+// stopWords are left out of the search index: words so common in requests
+// that searching for them finds everything. English, Portuguese, Spanish
+// and Turkish, folded as Fold folds them.
+var stopWords = wordSet(`
+	a an and are as at be but by for from has have i in is it its me my of on or our so
+	that the their them there they this to was we were with you your
+	o os as um uma de do da dos das em no na nos nas que e para com por se ao
+	el la los las un una del al y es en lo
+	ve bir bu da de ile icin mi mu cok`)
+
+func wordSet(words string) map[string]bool {
+	set := make(map[string]bool)
+	for _, w := range strings.Fields(words) {
+		set[w] = true
+	}
+	return set
+}

@@ -4,9 +4,25 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-type indexEntry struct {
-	bucket []byte
-	key    []byte
+// The indexes, by their one-byte prefix in the index bucket. The list
+// indexes end in the ticket's update time and number, so that a prefix
+// walked backwards gives the most recently changed tickets first. The word
+// index ends in the inverted ticket number, so that walked forwards it
+// gives the newest tickets first.
+const (
+	ixUpdated  = 'U' // updated, number
+	ixStatus   = 'S' // status 0 updated number
+	ixAssignee = 'A' // assignee 0 updated number
+	ixChannel  = 'C' // channel 0 updated number
+	ixPriority = 'P' // priority 0 updated number
+	ixTag      = 'T' // tag 0 updated number
+	ixContact  = 'K' // contact id, updated, number
+	ixWords    = 'W' // token 0 ^number
+)
+
+// ix builds a key of index id from parts.
+func ix(id byte, parts ...[]byte) []byte {
+	return key(append([][]byte{{id}}, parts...)...)
 }
 
 // deletedStatus is the status index key of deleted tickets, so an admin can
@@ -15,35 +31,38 @@ const deletedStatus = "~deleted"
 
 // indexEntries returns every list-index key of tk. Listing reads these
 // instead of scanning tickets; save keeps them in step with the ticket.
-func indexEntries(tk *Ticket) []indexEntry {
+func indexEntries(tk *Ticket) [][]byte {
 	num := u64(tk.Number)
 	upd := timeKey(tk.UpdatedAt)
 	if tk.Deleted {
-		return []indexEntry{{bIdxStatus, key(strPrefix(deletedStatus), upd, num)}}
+		return [][]byte{ix(ixStatus, strPrefix(deletedStatus), upd, num)}
 	}
-	es := []indexEntry{
-		{bIdxUpdated, key(upd, num)},
-		{bIdxStatus, key(strPrefix(string(tk.Status)), upd, num)},
-		{bIdxAssignee, key(strPrefix(tk.Assignee), upd, num)},
-		{bIdxChannel, key(strPrefix(string(tk.Channel)), upd, num)},
-		{bIdxPriority, key(strPrefix(string(tk.Priority)), upd, num)},
+	es := [][]byte{
+		ix(ixUpdated, upd, num),
+		ix(ixStatus, strPrefix(string(tk.Status)), upd, num),
+		ix(ixAssignee, strPrefix(tk.Assignee), upd, num),
+		ix(ixChannel, strPrefix(string(tk.Channel)), upd, num),
+		ix(ixPriority, strPrefix(string(tk.Priority)), upd, num),
 	}
 	if tk.ContactID != 0 {
-		es = append(es, indexEntry{bIdxContact, key(u64(tk.ContactID), upd, num)})
+		es = append(es, ix(ixContact, u64(tk.ContactID), upd, num))
 	}
 	for _, tag := range tk.Tags {
-		es = append(es, indexEntry{bIdxTag, key(strPrefix(tag), upd, num)})
+		es = append(es, ix(ixTag, strPrefix(tag), upd, num))
 	}
 	return es
 }
 
 // indexWords adds the tokens of text to the full-text index of ticket n.
 func (t *txn) indexWords(n uint64, texts ...string) error {
-	b := t.tx.Bucket(bIdxWords)
+	b := t.tx.Bucket(bIndex)
 	inv := u64(^n)
 	for _, text := range texts {
 		for _, tok := range Tokens(text) {
-			if err := b.Put(key(strPrefix(tok), inv), nil); err != nil {
+			if stopWords[tok] {
+				continue
+			}
+			if err := b.Put(ix(ixWords, strPrefix(tok), inv), nil); err != nil {
 				return err
 			}
 		}

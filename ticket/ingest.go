@@ -76,8 +76,8 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 }
 
 func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Result, error) {
-	srcKey := []byte(string(in.Channel) + ":" + in.SourceKey)
-	if v := t.tx.Bucket(bSources).Get(srcKey); v != nil {
+	srcKey := lookupKey(lkSource, string(in.Channel)+":"+in.SourceKey)
+	if v := t.tx.Bucket(bLookup).Get(srcKey); v != nil {
 		n, id := beU64(v[:8]), beU64(v[8:])
 		tk, err := loadTicket(t.tx, n)
 		if err != nil {
@@ -121,7 +121,7 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 	if author == "" {
 		author = firstNonEmpty(phone, email, string(in.Channel))
 	}
-	id, err := t.tx.Bucket(bMessages).NextSequence()
+	id, err := t.tx.Bucket(bThread).NextSequence()
 	if err != nil {
 		return Result{}, err
 	}
@@ -133,7 +133,7 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 	if err := t.putMessage(m); err != nil {
 		return Result{}, err
 	}
-	if err := t.tx.Bucket(bSources).Put(srcKey, key(u64(tk.Number), u64(id))); err != nil {
+	if err := t.tx.Bucket(bLookup).Put(srcKey, key(u64(tk.Number), u64(id))); err != nil {
 		return Result{}, err
 	}
 	if err := t.indexWords(tk.Number, in.Subject, in.Body, in.Transcript); err != nil {
@@ -188,11 +188,11 @@ func (t *txn) threadTarget(in *Inbound, contactID uint64) (*Ticket, error) {
 	if contactID == 0 {
 		return nil, nil
 	}
-	k := lastWithPrefix(t.tx.Bucket(bIdxContact).Cursor(), u64(contactID))
+	k := lastWithPrefix(t.tx.Bucket(bIndex).Cursor(), ix(ixContact, u64(contactID)))
 	if k == nil {
 		return nil, nil
 	}
-	tk, err := loadTicket(t.tx, beU64(k[16:]))
+	tk, err := loadTicket(t.tx, beU64(k[len(k)-8:]))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (t *txn) newTicket(in *Inbound, contactID uint64) (*Ticket, error) {
 		CreatedAt: t.now,
 		UpdatedAt: t.now,
 	}
-	if err := t.tx.Bucket(bUUIDs).Put([]byte(tk.UUID), u64(tk.Number)); err != nil {
+	if err := t.tx.Bucket(bLookup).Put(lookupKey(lkUUID, tk.UUID), u64(tk.Number)); err != nil {
 		return nil, err
 	}
 	return tk, nil
@@ -328,12 +328,12 @@ func (t *txn) resolveContact(name, phone, email string) (Contact, error) {
 	}
 	var id uint64
 	if phone != "" {
-		if v := t.tx.Bucket(bContactPhone).Get([]byte(phone)); v != nil {
+		if v := t.tx.Bucket(bLookup).Get(lookupKey(lkPhone, phone)); v != nil {
 			id = beU64(v)
 		}
 	}
 	if id == 0 && email != "" {
-		if v := t.tx.Bucket(bContactEmail).Get([]byte(email)); v != nil {
+		if v := t.tx.Bucket(bLookup).Get(lookupKey(lkEmail, email)); v != nil {
 			id = beU64(v)
 		}
 	}
@@ -357,14 +357,14 @@ func (t *txn) resolveContact(name, phone, email string) (Contact, error) {
 	if phone != "" && !slices.Contains(c.Phones, phone) {
 		c.Phones = append(c.Phones, phone)
 		changed = true
-		if err := t.tx.Bucket(bContactPhone).Put([]byte(phone), u64(c.ID)); err != nil {
+		if err := t.tx.Bucket(bLookup).Put(lookupKey(lkPhone, phone), u64(c.ID)); err != nil {
 			return c, err
 		}
 	}
 	if email != "" && !slices.Contains(c.Emails, email) {
 		c.Emails = append(c.Emails, email)
 		changed = true
-		if err := t.tx.Bucket(bContactEmail).Put([]byte(email), u64(c.ID)); err != nil {
+		if err := t.tx.Bucket(bLookup).Put(lookupKey(lkEmail, email), u64(c.ID)); err != nil {
 			return c, err
 		}
 	}
@@ -382,5 +382,5 @@ func (t *txn) putMessage(m *Message) error {
 			return err
 		}
 	}
-	return putJSON(t.tx.Bucket(bMessages), key(u64(m.Ticket), u64(m.ID)), m)
+	return putJSON(t.tx.Bucket(bThread), threadKey(m.Ticket, recMessage, m.ID), m)
 }

@@ -74,8 +74,8 @@ func (d *Desk) List(f Filter) (Page, error) {
 		if f.Query != "" {
 			return d.search(tx, f, cursor, &page)
 		}
-		bucket, prefix := f.index()
-		c := tx.Bucket(bucket).Cursor()
+		prefix := f.index()
+		c := tx.Bucket(bIndex).Cursor()
 		var k []byte
 		if cursor != nil {
 			if !hasPrefix(cursor, prefix) {
@@ -112,27 +112,27 @@ func (d *Desk) List(f Filter) (Page, error) {
 	return page, err
 }
 
-// index picks the index that narrows f the most.
-func (f *Filter) index() (bucket, prefix []byte) {
+// index picks the index that narrows f the most and returns its prefix.
+func (f *Filter) index() []byte {
 	switch {
 	case f.Deleted:
-		return bIdxStatus, strPrefix(deletedStatus)
+		return ix(ixStatus, strPrefix(deletedStatus))
 	case f.ContactID != 0:
-		return bIdxContact, u64(f.ContactID)
+		return ix(ixContact, u64(f.ContactID))
 	case f.Tag != "":
-		return bIdxTag, strPrefix(f.Tag)
+		return ix(ixTag, strPrefix(f.Tag))
 	case f.Assignee != "":
-		return bIdxAssignee, strPrefix(f.Assignee)
+		return ix(ixAssignee, strPrefix(f.Assignee))
 	case f.Unassigned:
-		return bIdxAssignee, strPrefix("")
+		return ix(ixAssignee, strPrefix(""))
 	case f.Status != "":
-		return bIdxStatus, strPrefix(string(f.Status))
+		return ix(ixStatus, strPrefix(string(f.Status)))
 	case f.Channel != "":
-		return bIdxChannel, strPrefix(string(f.Channel))
+		return ix(ixChannel, strPrefix(string(f.Channel)))
 	case f.Priority != "":
-		return bIdxPriority, strPrefix(string(f.Priority))
+		return ix(ixPriority, strPrefix(string(f.Priority)))
 	}
-	return bIdxUpdated, nil
+	return ix(ixUpdated)
 }
 
 // match checks the fields of f that the chosen index did not.
@@ -166,19 +166,24 @@ func (f *Filter) match(tk *Ticket) bool {
 // over each other with Seek, so the cost follows the shortest list, not the
 // longest.
 func (d *Desk) search(tx *bolt.Tx, f Filter, cursor []byte, page *Page) error {
-	words := Tokens(f.Query)
+	var words []string
+	for _, w := range Tokens(f.Query) {
+		if !stopWords[w] {
+			words = append(words, w)
+		}
+	}
 	if len(words) == 0 {
 		return invalid("q", "holds no word to search for")
 	}
 	if len(words) > 8 {
 		words = words[:8]
 	}
-	b := tx.Bucket(bIdxWords)
+	b := tx.Bucket(bIndex)
 	cs := make([]*bolt.Cursor, len(words))
 	prefixes := make([][]byte, len(words))
 	for i, w := range words {
 		cs[i] = b.Cursor()
-		prefixes[i] = strPrefix(w)
+		prefixes[i] = ix(ixWords, strPrefix(w))
 	}
 	// target is the inverted ticket number every list must reach; the
 	// lists hold ^number, so ascending keys mean descending numbers.

@@ -28,23 +28,16 @@ const FirstNumber = 1001
 var (
 	bMeta         = []byte("meta")
 	bTickets      = []byte("tickets")       // number -> Ticket
-	bUUIDs        = []byte("uuids")         // uuid -> number
-	bMessages     = []byte("messages")      // number, message id -> Message
-	bSources      = []byte("sources")       // source key -> number, message id
-	bContacts     = []byte("contacts")      // id -> Contact
-	bContactPhone = []byte("contact_phone") // E.164 -> contact id
-	bContactEmail = []byte("contact_email") // email -> contact id
-	bEvents       = []byte("events")        // number, event id -> Event
-	bAttachments  = []byte("attachments")   // sha256 hex -> Attachment
-
-	bIdxUpdated  = []byte("idx_updated")  // updated, number
-	bIdxStatus   = []byte("idx_status")   // status 0 updated number
-	bIdxAssignee = []byte("idx_assignee") // assignee 0 updated number
-	bIdxChannel  = []byte("idx_channel")  // channel 0 updated number
-	bIdxPriority = []byte("idx_priority") // priority 0 updated number
-	bIdxTag      = []byte("idx_tag")      // tag 0 updated number
-	bIdxContact  = []byte("idx_contact")  // contact id, updated, number
-	bIdxWords    = []byte("idx_words")    // token 0 ^number
+	// The thread holds messages and audit events under their ticket, so
+	// that one ticket's records share pages: number, record kind, id.
+	bThread      = []byte("thread")
+	bLookup      = []byte("lookup")      // lookup kind, value -> number or contact id
+	bContacts    = []byte("contacts")    // id -> Contact
+	bAttachments = []byte("attachments") // sha256 hex -> Attachment
+	// The index holds every list and search index, each under a one-byte
+	// prefix (see index.go). One bucket for all of them means one tree:
+	// an ingest rewrites fewer branch pages than with a bucket each.
+	bIndex = []byte("index")
 
 	bOutbox     = []byte("outbox")      // id -> OutboxRow
 	bOutboxDue  = []byte("outbox_due")  // kind 0 due id
@@ -52,16 +45,33 @@ var (
 	bOutboxDead = []byte("outbox_dead") // id
 
 	allBuckets = [][]byte{
-		bMeta, bTickets, bUUIDs, bMessages, bSources, bContacts, bContactPhone,
-		bContactEmail, bEvents, bAttachments,
-		bIdxUpdated, bIdxStatus, bIdxAssignee, bIdxChannel, bIdxPriority,
-		bIdxTag, bIdxContact, bIdxWords,
+		bMeta, bTickets, bThread, bLookup, bContacts, bAttachments, bIndex,
 		bOutbox, bOutboxDue, bOutboxIdem, bOutboxDead,
 	}
 
 	keyOutboxCount = []byte("outbox_count")
-	keyEventSeq    = []byte("event_seq")
 )
+
+// Kinds of thread record.
+const (
+	recMessage = 'm'
+	recEvent   = 'e'
+)
+
+// threadKey is the key of a message or event of ticket n.
+func threadKey(n uint64, kind byte, id uint64) []byte {
+	return key(u64(n), []byte{kind}, u64(id))
+}
+
+// Kinds of lookup.
+const (
+	lkUUID   = 'u' // ticket uuid -> number
+	lkSource = 's' // channel:source key -> number, message id
+	lkPhone  = 'p' // E.164 -> contact id
+	lkEmail  = 'e' // email -> contact id
+)
+
+func lookupKey(kind byte, s string) []byte { return append([]byte{kind}, s...) }
 
 // Triager decides priority, category, routing and tags of a request. The
 // triage package provides it; triage.Default sets normal priority.

@@ -127,15 +127,16 @@ func (t *txn) live(n uint64) (*Ticket, error) {
 // save stores tk and moves its index entries from what old had to what tk
 // has. old is nil for a new ticket.
 func (t *txn) save(old, tk *Ticket) error {
+	idx := t.tx.Bucket(bIndex)
 	if old != nil {
-		for _, e := range indexEntries(old) {
-			if err := t.tx.Bucket(e.bucket).Delete(e.key); err != nil {
+		for _, k := range indexEntries(old) {
+			if err := idx.Delete(k); err != nil {
 				return err
 			}
 		}
 	}
-	for _, e := range indexEntries(tk) {
-		if err := t.tx.Bucket(e.bucket).Put(e.key, nil); err != nil {
+	for _, k := range indexEntries(tk) {
+		if err := idx.Put(k, nil); err != nil {
 			return err
 		}
 	}
@@ -148,23 +149,13 @@ func (t *txn) event(n uint64, action, before, after, why string) error {
 }
 
 func (t *txn) eventBy(a Actor, n uint64, action, before, after, why string) error {
-	id, err := t.nextSeq(keyEventSeq)
+	b := t.tx.Bucket(bThread)
+	id, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
 	e := Event{ID: id, Ticket: n, At: t.now, Actor: a, Action: action, Before: before, After: after, Why: why}
-	return putJSON(t.tx.Bucket(bEvents), key(u64(n), u64(id)), &e)
-}
-
-// nextSeq returns the next value of a counter kept in the meta bucket.
-func (t *txn) nextSeq(name []byte) (uint64, error) {
-	b := t.tx.Bucket(bMeta)
-	var v uint64
-	if cur := b.Get(name); len(cur) == 8 {
-		v = beU64(cur)
-	}
-	v++
-	return v, b.Put(name, u64(v))
+	return putJSON(b, threadKey(n, recEvent, id), &e)
 }
 
 func beU64(b []byte) uint64 {
