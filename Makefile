@@ -45,6 +45,7 @@ FUZZ_TARGETS := \
 	./ticket:FuzzIngest \
 	./ticket:FuzzTokens \
 	./ui:FuzzParseRange \
+	./ui:FuzzCreateBody \
 	./ui:FuzzCreateTicket
 
 fuzz:

@@ -9,6 +9,7 @@ import (
 
 // NormalizePhone returns s in E.164 form ("+447700900123"), reading numbers
 // without a country code as numbers of region (ISO 3166-1 alpha-2, "GB").
+// Errors name the field "from.phone".
 func NormalizePhone(s, region string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -16,10 +17,10 @@ func NormalizePhone(s, region string) (string, error) {
 	}
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil {
-		return "", invalid("phone", "%q is not a phone number: %v", s, err)
+		return "", invalid("from.phone", "%q is not a phone number: %v", s, err)
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
-		return "", invalid("phone", "%q is not a possible phone number", s)
+		return "", invalid("from.phone", "%q is not a possible phone number", s)
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }

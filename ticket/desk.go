@@ -226,8 +226,18 @@ type Patch struct {
 // Update applies p to ticket n in one transaction, with one audit event per
 // field that changed.
 func (d *Desk) Update(ctx context.Context, actor Actor, n uint64, p Patch) (Ticket, error) {
-	if err := checkText("why", p.Why, 1000, false); err != nil {
+	if err := checkText("why", p.Why, maxWhy, false); err != nil {
 		return Ticket{}, err
+	}
+	if p.Status != nil {
+		if _, err := ParseStatus(string(*p.Status)); err != nil {
+			return Ticket{}, invalid("status", "%v", err)
+		}
+	}
+	if p.Priority != nil {
+		if _, err := ParsePriority(string(*p.Priority)); err != nil {
+			return Ticket{}, invalid("priority", "%v", err)
+		}
 	}
 	if p.Assignee != nil && *p.Assignee != "" {
 		if err := checkUser("assignee", *p.Assignee); err != nil {
@@ -261,9 +271,6 @@ func (d *Desk) Update(ctx context.Context, actor Actor, n uint64, p Patch) (Tick
 			}
 		}
 		if p.Priority != nil && *p.Priority != tk.Priority {
-			if _, err := ParsePriority(string(*p.Priority)); err != nil {
-				return err
-			}
 			if err := t.event(n, "priority", string(tk.Priority), string(*p.Priority), p.Why); err != nil {
 				return err
 			}
@@ -275,25 +282,32 @@ func (d *Desk) Update(ctx context.Context, actor Actor, n uint64, p Patch) (Tick
 			}
 			tk.Assignee = *p.Assignee
 		}
-		for _, tag := range remove {
-			if i := slices.Index(tk.Tags, tag); i >= 0 {
-				tk.Tags = slices.Delete(tk.Tags, i, i+1)
+		tags := slices.DeleteFunc(slices.Clone(tk.Tags), func(tag string) bool { return slices.Contains(remove, tag) })
+		for _, tag := range add {
+			if !slices.Contains(tags, tag) {
+				tags = append(tags, tag)
+			}
+		}
+		if len(tags) > maxTags {
+			return invalid("tags", "a ticket holds at most %d tags", maxTags)
+		}
+		// Audit what changed, not what was asked: removing and adding the
+		// same tag changes nothing.
+		for _, tag := range tk.Tags {
+			if !slices.Contains(tags, tag) {
 				if err := t.event(n, "untag", tag, "", p.Why); err != nil {
 					return err
 				}
 			}
 		}
-		for _, tag := range add {
+		for _, tag := range tags {
 			if !slices.Contains(tk.Tags, tag) {
-				if len(tk.Tags) >= maxTags {
-					return invalid("tags", "a ticket holds at most %d tags", maxTags)
-				}
-				tk.Tags = append(tk.Tags, tag)
 				if err := t.event(n, "tag", "", tag, p.Why); err != nil {
 					return err
 				}
 			}
 		}
+		tk.Tags = tags
 		if sameTicket(old, tk) {
 			out = *tk
 			return nil
@@ -350,7 +364,7 @@ func (t *txn) setStatus(tk *Ticket, s Status, why string) error {
 func normalizeTags(tags []string) ([]string, error) {
 	out := make([]string, 0, len(tags))
 	for _, tag := range tags {
-		t, err := normalizeTag(tag)
+		t, err := NormalizeTag(tag)
 		if err != nil {
 			return nil, err
 		}
@@ -366,6 +380,9 @@ func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why st
 	if from == into {
 		return Ticket{}, invalid("into", "a ticket cannot be merged into itself")
 	}
+	if err := checkText("why", why, maxWhy, false); err != nil {
+		return Ticket{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return Ticket{}, err
 	}
@@ -378,9 +395,6 @@ func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why st
 		dst, err := t.live(into)
 		if err != nil {
 			return err
-		}
-		if src.MergedInto != 0 {
-			return invalid("from", "ticket #%d was already merged into #%d", from, src.MergedInto)
 		}
 		oldSrc, oldDst := clone(src), clone(dst)
 		msgs := t.tx.Bucket(bThread)
@@ -450,6 +464,9 @@ func (d *Desk) Merge(ctx context.Context, actor Actor, from, into uint64, why st
 // Delete marks ticket n deleted. It disappears from every listing but the
 // deleted one; its messages and audit trail stay.
 func (d *Desk) Delete(ctx context.Context, actor Actor, n uint64, why string) error {
+	if err := checkText("why", why, maxWhy, false); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -452,3 +452,62 @@ func TestFeed(t *testing.T) {
 		t.Errorf("%d subscribers, want 1", d.Subscribers())
 	}
 }
+
+func TestMergedTicketsAreFrozenAndTagsAuditedOnce(t *testing.T) {
+	d := openDesk(t, Options{})
+	ctx := context.Background()
+	a := mustIngest(t, d, sms("a", "+447700900123", "one"))
+	b := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "b", From: From{Email: "b@example.com"}, Body: "two"})
+	c := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "c", From: From{Email: "c@example.com"}, Body: "three"})
+	if _, err := d.Merge(ctx, Staff("ana"), b.Ticket, a.Ticket, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.AddNote(ctx, Staff("ana"), b.Ticket, "late note"); !errors.Is(err, ErrMerged) {
+		t.Errorf("note on a merged ticket: %v, want ErrMerged", err)
+	}
+	if _, err := d.Merge(ctx, Staff("ana"), c.Ticket, b.Ticket, ""); !errors.Is(err, ErrMerged) {
+		t.Errorf("merge into a merged ticket: %v, want ErrMerged", err)
+	}
+	if _, err := d.Merge(ctx, Staff("ana"), a.Ticket, c.Ticket, string(make([]byte, 2000))); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("merge with a huge why: %v", err)
+	}
+
+	before, _ := d.Thread(a.Ticket)
+	tk, err := d.Tag(ctx, Staff("ana"), a.Ticket, []string{"x"}, []string{"x"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := d.Thread(a.Ticket)
+	if len(after.Events) != len(before.Events)+1 || len(tk.Tags) != 1 {
+		t.Errorf("adding x and removing x wrote %d events, tags %v", len(after.Events)-len(before.Events), tk.Tags)
+	}
+	if _, err := d.Tag(ctx, Staff("ana"), a.Ticket, []string{"x"}, []string{"x"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := d.Thread(a.Ticket)
+	if len(again.Events) != len(after.Events) {
+		t.Errorf("a patch that changed nothing wrote %d events", len(again.Events)-len(after.Events))
+	}
+	bad := Status("done")
+	if _, err := d.Update(ctx, Staff("ana"), a.Ticket, Patch{Status: &bad}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown status: %v, want ErrInvalid", err)
+	}
+}
+
+func TestAttachmentKeepsItsFirstName(t *testing.T) {
+	d := openDesk(t, Options{})
+	data := []byte("same bytes")
+	mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "1", From: From{Email: "a@example.com"}, Body: "x", Attachments: []NewAttachment{{Name: "receipt.pdf", ContentType: "application/pdf", Data: data}}})
+	r := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "2", From: From{Email: "b@example.com"}, Body: "y", Attachments: []NewAttachment{{Name: "evil.html", ContentType: "text/html", Data: data}}})
+	th, _ := d.Thread(r.Ticket)
+	a, _, err := d.Attachment(th.Messages[0].Attachments[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name != "receipt.pdf" || a.ContentType != "application/pdf" {
+		t.Errorf("attachment = %+v, want the first name and type", a)
+	}
+	if th.Messages[0].Attachments[0].Name != "evil.html" {
+		t.Errorf("the message lost its own name for the file: %+v", th.Messages[0].Attachments[0])
+	}
+}

@@ -22,6 +22,9 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrDeleted means the ticket was deleted and can no longer change.
 	ErrDeleted = errors.New("ticket deleted")
+	// ErrMerged means the ticket was merged into another and can no longer
+	// change; the error names the ticket to use.
+	ErrMerged = errors.New("ticket merged")
 	// ErrLeaseLost means an outbox row was reclaimed by another consumer
 	// after its lease ran out; the late ack or fail was ignored.
 	ErrLeaseLost = errors.New("outbox lease lost")

@@ -80,6 +80,7 @@ const (
 	maxTags        = 32
 	maxTag         = 64
 	maxUserName    = 64
+	maxWhy         = 1000
 )
 
 var (
@@ -231,9 +232,9 @@ func checkUser(field, name string) error {
 	return nil
 }
 
-// normalizeTag returns the tag in its stored form (folded to lower case) or
+// NormalizeTag returns the tag in its stored form (folded to lower case) or
 // an error naming what is wrong with it.
-func normalizeTag(tag string) (string, error) {
+func NormalizeTag(tag string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(tag))
 	if !tagRE.MatchString(t) {
 		return "", invalid("tags", "tag %q must start with a letter or digit and hold only letters, digits and _-.:/ (at most %d)", tag, maxTag)

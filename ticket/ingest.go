@@ -302,7 +302,7 @@ func (t *txn) applyTriage(tk *Ticket, dec triage.Decision) error {
 		tk.Assignee = dec.Assignee
 	}
 	for _, tag := range dec.Tags {
-		tag, err := normalizeTag(tag)
+		tag, err := NormalizeTag(tag)
 		if err != nil {
 			return fmt.Errorf("triage rule %s: %w", dec.Rule, err)
 		}
@@ -377,8 +377,14 @@ func (t *txn) resolveContact(name, phone, email string) (Contact, error) {
 }
 
 func (t *txn) putMessage(m *Message) error {
+	// An attachment keeps the name and type it first arrived with; the
+	// same bytes sent again under another name do not rename it.
+	b := t.tx.Bucket(bAttachments)
 	for _, a := range m.Attachments {
-		if err := putJSON(t.tx.Bucket(bAttachments), []byte(a.ID), &a); err != nil {
+		if b.Get([]byte(a.ID)) != nil {
+			continue
+		}
+		if err := putJSON(b, []byte(a.ID), &a); err != nil {
 			return err
 		}
 	}

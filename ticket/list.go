@@ -63,7 +63,7 @@ func (d *Desk) List(f Filter) (Page, error) {
 		cursor = c
 	}
 	if f.Tag != "" {
-		tag, err := normalizeTag(f.Tag)
+		tag, err := NormalizeTag(f.Tag)
 		if err != nil {
 			return Page{}, err
 		}

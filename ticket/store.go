@@ -26,8 +26,8 @@ const FirstNumber = 1001
 
 // Bucket names. Every bucket is created when the store opens.
 var (
-	bMeta         = []byte("meta")
-	bTickets      = []byte("tickets")       // number -> Ticket
+	bMeta    = []byte("meta")
+	bTickets = []byte("tickets") // number -> Ticket
 	// The thread holds messages and audit events under their ticket, so
 	// that one ticket's records share pages: number, record kind, id.
 	bThread      = []byte("thread")

@@ -111,8 +111,8 @@ func loadTicket(tx *bolt.Tx, n uint64) (*Ticket, error) {
 	return &tk, nil
 }
 
-// live loads ticket n for a change: deleted tickets cannot change, and a
-// merged ticket's changes go to the ticket it was merged into.
+// live loads ticket n for a change. Deleted tickets cannot change, nor can
+// a ticket merged into another: its thread lives on there.
 func (t *txn) live(n uint64) (*Ticket, error) {
 	tk, err := loadTicket(t.tx, n)
 	if err != nil {
@@ -120,6 +120,9 @@ func (t *txn) live(n uint64) (*Ticket, error) {
 	}
 	if tk.Deleted {
 		return nil, fmt.Errorf("ticket #%d: %w", n, ErrDeleted)
+	}
+	if tk.MergedInto != 0 {
+		return nil, &FieldError{Field: "ticket", Msg: fmt.Sprintf("ticket #%d was merged into #%d; work on that one", n, tk.MergedInto), Err: ErrMerged}
 	}
 	return tk, nil
 }

@@ -1,0 +1,230 @@
+// Package ui is the appliance's HTTP face. This part is the JSON API under
+// /api/v1, the programmatic face of the ticket Desk, and /healthz.
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/counterdesk/counterdesk/health"
+	"github.com/counterdesk/counterdesk/ticket"
+	"github.com/counterdesk/counterdesk/ui/auth"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Defaults for Options, used where a field is zero. They match the
+// defaults of the [http] section of the config file.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultReadTimeout  = 30 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+)
+
+// Options configure a Server.
+type Options struct {
+	// Desk is the ticket service the API drives. It is required.
+	Desk *ticket.Desk
+	// Tokens holds the API tokens. Without it every API request is
+	// refused.
+	Tokens *auth.Tokens
+	// Health is read by /healthz. Without it /healthz reports no
+	// subsystems.
+	Health *health.Registry
+	// MaxBodyBytes limits a request body; a larger one is answered 413.
+	MaxBodyBytes int
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = DefaultReadTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Health == nil {
+		o.Health = health.New()
+	}
+	return o
+}
+
+// Server serves the JSON API.
+type Server struct {
+	app  *fiber.App
+	desk *ticket.Desk
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a server for opts. It panics when opts.Desk is nil, which is
+// a wiring mistake.
+func New(opts Options) *Server {
+	if opts.Desk == nil {
+		panic("ui: New needs a Desk")
+	}
+	opts = opts.withDefaults()
+	s := &Server{desk: opts.Desk, opts: opts, log: opts.Logger}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "counterdesk",
+		BodyLimit:             opts.MaxBodyBytes,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+	})
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.app.Use(s.around)
+	s.app.Get("/healthz", s.healthz)
+
+	api := s.app.Group("/api/v1", s.authenticate)
+	api.Get("/tickets", s.listTickets)
+	api.Post("/tickets", s.createTicket)
+	api.Get("/tickets/:number", s.getThread)
+	api.Patch("/tickets/:number", s.patchTicket)
+	api.Delete("/tickets/:number", s.deleteTicket)
+	api.Post("/tickets/:number/replies", s.addReply)
+	api.Post("/tickets/:number/notes", s.addNote)
+	api.Post("/tickets/:number/merge", s.mergeTicket)
+	api.Get("/attachments/:id", s.getAttachment)
+	api.Get("/outbox", s.listOutbox)
+	api.Get("/outbox/stats", s.outboxStats)
+	api.Post("/outbox/:id/retry", s.retryOutbox)
+}
+
+// App returns the fiber app, for tests (app.Test) and for mounting.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve serves requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(ln)
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// securityHeaders are set on every response. The API serves no pages, so
+// the content security policy allows nothing at all.
+var securityHeaders = [][2]string{
+	{fiber.HeaderXContentTypeOptions, "nosniff"},
+	{fiber.HeaderReferrerPolicy, "no-referrer"},
+	{fiber.HeaderXFrameOptions, "DENY"},
+	{fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'"},
+	{fiber.HeaderCacheControl, "no-store"},
+}
+
+func setSecurityHeaders(c *fiber.Ctx) {
+	for _, h := range securityHeaders {
+		c.Set(h[0], h[1])
+	}
+}
+
+// around wraps every request: security headers, recovery from a panic in a
+// handler, one JSON error answer, and a debug log line. It never logs
+// request headers, so no token reaches the log.
+func (s *Server) around(c *fiber.Ctx) error {
+	start := time.Now()
+	setSecurityHeaders(c)
+	err := s.next(c)
+	if err != nil {
+		if herr := s.handleError(c, err); herr != nil {
+			s.log.Error("http: write error response", "err", herr)
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	if ctx := c.UserContext(); s.log.Enabled(ctx, slog.LevelDebug) {
+		attrs := []slog.Attr{
+			slog.String("method", c.Method()),
+			slog.String("path", c.Path()),
+			slog.Int("status", c.Response().StatusCode()),
+			slog.Duration("duration", time.Since(start)),
+		}
+		if tok, ok := c.Locals(tokenKey{}).(auth.Token); ok {
+			attrs = append(attrs, slog.String("token", tok.Name))
+		}
+		s.log.LogAttrs(ctx, slog.LevelDebug, "http: request", attrs...)
+	}
+	return nil
+}
+
+// next runs the rest of the chain and turns a panic into an error, so one
+// bad request never takes the appliance down.
+func (s *Server) next(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return c.Next()
+}
+
+// tokenKey is the c.Locals key of the authenticated auth.Token.
+type tokenKey struct{}
+
+// authenticate admits requests that carry a live API token as
+// "Authorization: Bearer <token>" (RFC 6750 section 2.1).
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	scheme, secret, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	secret = strings.TrimSpace(secret)
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="counterdesk"`)
+		return &apiError{Status: fiber.StatusUnauthorized, Code: codeUnauthorized, Message: "an API token is required: Authorization: Bearer <token>"}
+	}
+	if s.opts.Tokens == nil {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="counterdesk", error="invalid_token"`)
+		return &apiError{Status: fiber.StatusUnauthorized, Code: codeUnauthorized, Message: "the API token is not valid"}
+	}
+	tok, err := s.opts.Tokens.Check(secret)
+	if errors.Is(err, auth.ErrBadToken) {
+		// RFC 6750 section 3: error="invalid_token" for a token that
+		// is malformed, revoked or unknown.
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="counterdesk", error="invalid_token"`)
+		return &apiError{Status: fiber.StatusUnauthorized, Code: codeUnauthorized, Message: "the API token is not valid"}
+	}
+	if err != nil {
+		return fmt.Errorf("check API token: %w", err)
+	}
+	c.Locals(tokenKey{}, tok)
+	return c.Next()
+}
+
+// token returns the token that authenticated the request.
+func token(c *fiber.Ctx) auth.Token {
+	tok, _ := c.Locals(tokenKey{}).(auth.Token)
+	return tok
+}
+
+// actor is who the Desk records for changes made with the request's token.
+func actor(c *fiber.Ctx) ticket.Actor {
+	return ticket.Actor{Kind: ticket.ActorAPI, Name: token(c).Name}
+}
+
+// requireAdmin refuses requests whose token is not an admin's.
+func requireAdmin(c *fiber.Ctx, what string) error {
+	if token(c).Role != auth.RoleAdmin {
+		return &apiError{Status: fiber.StatusForbidden, Code: codeForbidden, Message: what + " needs an admin token"}
+	}
+	return nil
+}
