@@ -52,7 +52,9 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg >/tmp/counterdesk-fuzz.log 2>&1 || { cat /tmp/counterdesk-fuzz.log; exit 1; }; \
+	  log=$$(mktemp); \
+	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
+	  tail -n 1 $$log; rm -f $$log; \
 	done
 
 bench:

@@ -453,7 +453,7 @@ func (d *Desk) Consume(ctx context.Context, kind string, h Handler) error {
 		}
 		for _, r := range rows {
 			err := h(ctx, r)
-			if ctx.Err() != nil {
+			if err != nil && ctx.Err() != nil {
 				return nil // the lease runs out and the row is claimed again
 			}
 			if err == nil {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	stdsync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,13 +64,31 @@ func freeAddr(t *testing.T) string {
 type appliance struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *bytes.Buffer
+	logs *logBuffer
+}
+
+// logBuffer collects a process's log while the test reads it.
+type logBuffer struct {
+	mu  stdsync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // start runs "appliance run" on dataDir and waits until /healthz answers.
 func start(t *testing.T, bin, dataDir string, env ...string) *appliance {
 	t.Helper()
-	a := &appliance{addr: freeAddr(t), logs: &bytes.Buffer{}}
+	a := &appliance{addr: freeAddr(t), logs: &logBuffer{}}
 	a.cmd = exec.Command(bin, "run", "--data", dataDir, "--http", a.addr)
 	a.cmd.Env = append(os.Environ(), env...)
 	a.cmd.Stderr = a.logs
@@ -375,7 +394,7 @@ func TestRunningApplianceCommands(t *testing.T) {
 	}
 
 	// The log says where everything is.
-	sc := bufio.NewScanner(bytes.NewReader(a.logs.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(a.logs.String()))
 	ready := false
 	for sc.Scan() {
 		line := sc.Text()
