@@ -40,6 +40,9 @@ func openDesk(t testing.TB, opts Options) *Desk {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		// bbolt's check reads the live freelist, so no write may run
+		// beside it: stop the word-index merge first.
+		d.stopWordIndex()
 		if err := d.db.View(func(tx *bolt.Tx) error {
 			for err := range tx.Check() {
 				return err

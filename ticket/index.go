@@ -18,6 +18,7 @@ const (
 	ixTag      = 'T' // tag 0 updated number
 	ixContact  = 'K' // contact id, updated, number
 	ixWords    = 'W' // token 0 ^number
+	ixRecent   = 'R' // number, token 0: postings not yet merged into ixWords
 )
 
 // ix builds a key of index id from parts.
@@ -51,23 +52,6 @@ func indexEntries(tk *Ticket) [][]byte {
 		es = append(es, ix(ixTag, strPrefix(tag), upd, num))
 	}
 	return es
-}
-
-// indexWords adds the tokens of text to the full-text index of ticket n.
-func (t *txn) indexWords(n uint64, texts ...string) error {
-	b := t.tx.Bucket(bIndex)
-	inv := u64(^n)
-	for _, text := range texts {
-		for _, tok := range Tokens(text) {
-			if stopWords[tok] {
-				continue
-			}
-			if err := b.Put(ix(ixWords, strPrefix(tok), inv), nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // lastWithPrefix positions c on the last key that starts with prefix.

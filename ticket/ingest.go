@@ -51,8 +51,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 	}
 	actor := Actor{Kind: ActorChannel, Name: string(in.Channel)}
 	var res Result
-	var changes []Change
-	var queued bool
+	var done *txn
 	// Batch may run this function more than once (when another function of
 	// the same batch fails); it is idempotent, and only the run that
 	// committed sets the results.
@@ -65,13 +64,13 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		if err := t.plan(); err != nil {
 			return err
 		}
-		res, changes, queued = r, t.changes, t.queued
+		res, done = r, t
 		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest %s %q: %w", in.Channel, in.SourceKey, err)
 	}
-	d.committed(changes, queued)
+	d.committed(done)
 	return res, nil
 }
 

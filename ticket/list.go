@@ -3,7 +3,6 @@ package ticket
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -159,71 +158,4 @@ func (f *Filter) match(tk *Ticket) bool {
 		}
 	}
 	return true
-}
-
-// search answers a full-text query by intersecting the posting lists of its
-// words. Each list is sorted by descending ticket number; the cursors leap
-// over each other with Seek, so the cost follows the shortest list, not the
-// longest.
-func (d *Desk) search(tx *bolt.Tx, f Filter, cursor []byte, page *Page) error {
-	var words []string
-	for _, w := range Tokens(f.Query) {
-		if !stopWords[w] {
-			words = append(words, w)
-		}
-	}
-	if len(words) == 0 {
-		return invalid("q", "holds no word to search for")
-	}
-	if len(words) > 8 {
-		words = words[:8]
-	}
-	b := tx.Bucket(bIndex)
-	cs := make([]*bolt.Cursor, len(words))
-	prefixes := make([][]byte, len(words))
-	for i, w := range words {
-		cs[i] = b.Cursor()
-		prefixes[i] = ix(ixWords, strPrefix(w))
-	}
-	// target is the inverted ticket number every list must reach; the
-	// lists hold ^number, so ascending keys mean descending numbers.
-	var target uint64
-	if cursor != nil {
-		if len(cursor) != 8 {
-			return invalid("cursor", "belongs to another listing")
-		}
-		target = beU64(cursor)
-	}
-	examined := 0
-	for {
-		agreed := 0
-		for i := 0; agreed < len(cs); i = (i + 1) % len(cs) {
-			k, _ := cs[i].Seek(key(prefixes[i], u64(target)))
-			if k == nil || !hasPrefix(k, prefixes[i]) {
-				return nil // one word has no more tickets
-			}
-			got := beU64(k[len(prefixes[i]):])
-			if got == target {
-				agreed++
-				continue
-			}
-			target, agreed = got, 1
-		}
-		if len(page.Tickets) == f.Limit || examined == maxExamined {
-			page.Next = base64.RawURLEncoding.EncodeToString(u64(target))
-			return nil
-		}
-		examined++
-		tk, err := loadTicket(tx, ^target)
-		if err != nil {
-			return fmt.Errorf("search index: %w", err)
-		}
-		if f.match(tk) && tk.MergedInto == 0 {
-			page.Tickets = append(page.Tickets, *tk)
-		}
-		if target == ^uint64(0) {
-			return nil
-		}
-		target++
-	}
 }

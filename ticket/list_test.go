@@ -137,3 +137,65 @@ func TestListPaginationAndFilters(t *testing.T) {
 		t.Error("query without words accepted")
 	}
 }
+
+// TestSearchAcrossBothWordIndexParts checks search while some postings are
+// merged into the main index and others are still recent, including a
+// ticket whose words are split between the two.
+func TestSearchAcrossBothWordIndexParts(t *testing.T) {
+	d := openDesk(t, Options{})
+	ctx := context.Background()
+	var nums []uint64
+	for i := range 40 {
+		r := mustIngest(t, d, Inbound{Channel: ChannelWebForm, SourceKey: fmt.Sprint(i), From: From{Email: fmt.Sprintf("p%d@example.com", i)}, Body: fmt.Sprintf("servo jitter case %d", i)})
+		nums = append(nums, r.Ticket)
+		if i == 24 {
+			if _, err := d.mergeRecent(mergeBatch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// An old, merged ticket gets a new word in a note.
+	if _, err := d.AddNote(ctx, Staff("ana"), nums[3], "the gear is stripped"); err != nil {
+		t.Fatal(err)
+	}
+	search := func(q string, limit int) []uint64 {
+		var got []uint64
+		f := Filter{Query: q, Limit: limit}
+		for {
+			p, err := d.List(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range p.Tickets {
+				got = append(got, tk.Number)
+			}
+			if p.Next == "" {
+				return got
+			}
+			f.Cursor = p.Next
+		}
+	}
+	for _, limit := range []int{1, 7, 50} {
+		got := search("servo jitter", limit)
+		if len(got) != 40 || got[0] != nums[39] || got[39] != nums[0] {
+			t.Fatalf("limit %d: servo jitter found %d tickets: %v", limit, len(got), got)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i] >= got[i-1] {
+				t.Fatalf("limit %d: results not in descending order: %v", limit, got)
+			}
+		}
+	}
+	if got := search("servo stripped", 10); fmt.Sprint(got) != fmt.Sprint([]uint64{nums[3]}) {
+		t.Errorf("word split across the parts: got %v, want [%d]", got, nums[3])
+	}
+	if moved, err := d.mergeRecent(mergeBatch); err != nil || moved == 0 {
+		t.Fatalf("second merge moved %d: %v", moved, err)
+	}
+	if got := search("servo stripped", 10); fmt.Sprint(got) != fmt.Sprint([]uint64{nums[3]}) {
+		t.Errorf("after the merge: got %v, want [%d]", got, nums[3])
+	}
+	if got := search("case 17", 10); fmt.Sprint(got) != fmt.Sprint([]uint64{nums[17]}) {
+		t.Errorf("case 17: got %v", got)
+	}
+}

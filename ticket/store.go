@@ -156,6 +156,8 @@ type Desk struct {
 	feed   *feed
 	wakeMu stdsync.Mutex
 	wake   chan struct{} // closed after a commit that added outbox rows
+
+	words wordIndex
 }
 
 // Open opens (or creates) the store in the data folder dir.
@@ -185,18 +187,25 @@ func Open(dir string, opts Options) (*Desk, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Desk{
+	d := &Desk{
 		db:   db,
 		dir:  dir,
 		opts: opts,
 		log:  opts.Logger,
 		feed: newFeed(opts.FeedBuffer),
 		wake: make(chan struct{}),
-	}, nil
+	}
+	if err := d.startWordIndex(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return d, nil
 }
 
-// Close closes the database and ends every feed subscription.
+// Close stops the background work, closes the database and ends every
+// feed subscription.
 func (d *Desk) Close() error {
+	d.stopWordIndex()
 	d.feed.close()
 	return d.db.Close()
 }

@@ -13,19 +13,19 @@ import (
 // makes so that planners can turn them into outbox rows before the commit
 // and the feed can publish them after it.
 type txn struct {
-	tx      *bolt.Tx
-	d       *Desk
-	now     time.Time
-	actor   Actor
-	changes []Change
-	queued  bool // outbox rows were added
+	tx       *bolt.Tx
+	d        *Desk
+	now      time.Time
+	actor    Actor
+	changes  []Change
+	queued   bool // outbox rows were added
+	postings int  // recent word postings added
 }
 
 // update runs fn in one write transaction and publishes its changes after
 // the commit.
 func (d *Desk) update(actor Actor, fn func(t *txn) error) error {
-	var changes []Change
-	var queued bool
+	var done *txn
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{tx: tx, d: d, now: d.opts.Now().UTC(), actor: actor}
 		if err := fn(t); err != nil {
@@ -34,18 +34,21 @@ func (d *Desk) update(actor Actor, fn func(t *txn) error) error {
 		if err := t.plan(); err != nil {
 			return err
 		}
-		changes, queued = t.changes, t.queued
+		done = t
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	d.committed(changes, queued)
+	d.committed(done)
 	return nil
 }
 
-// committed tells the feed and the outbox consumers about a commit.
-func (d *Desk) committed(changes []Change, queued bool) {
+// committed tells the feed, the outbox consumers and the word index about
+// a commit.
+func (d *Desk) committed(t *txn) {
+	d.words.added(t.postings)
+	changes, queued := t.changes, t.queued
 	for _, c := range changes {
 		d.feed.publish(c)
 	}
