@@ -13,6 +13,12 @@ type Config struct {
 	Outbox Outbox `toml:"outbox"`
 	HTTP   HTTP   `toml:"http"`
 	Log    Log    `toml:"log"`
+	Hours  Hours  `toml:"hours"`
+	Triage Triage `toml:"triage"`
+	SLA    SLA    `toml:"sla"`
+	// Automations are rules that act on tickets when something happens to
+	// them or a time passes.
+	Automations []Automation `toml:"automations"`
 }
 
 // Shop describes the shop the appliance serves.
@@ -119,6 +125,10 @@ func Default() Config {
 			Level:  "info",
 			Format: "text",
 		},
+		Hours:       defaultHours(),
+		Triage:      defaultTriage(),
+		SLA:         defaultSLA(),
+		Automations: defaultAutomations(),
 	}
 }
 

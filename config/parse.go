@@ -23,7 +23,7 @@ func Parse(data []byte) (Config, error) {
 	if len(problems) == 0 {
 		problems = c.validate()
 		for i := range problems {
-			problems[i].Line = lines[problems[i].Key]
+			problems[i].Line = problems[i].line(lines)
 		}
 	}
 	if len(problems) > 0 {
@@ -66,7 +66,7 @@ func Load(path string, environ []string) (Config, error) {
 			if name, ok := fromEnv[p.Key]; ok {
 				p.Key, p.Source = name, SourceEnv
 			} else {
-				p.Line = lines[p.Key]
+				p.Line = p.line(lines)
 			}
 			problems = append(problems, p)
 		}

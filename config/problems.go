@@ -26,6 +26,33 @@ type Problem struct {
 	// Source is where the problem was found when it is not the file:
 	// SourceEnv for the environment.
 	Source string
+
+	// at is the dotted key whose line the problem is on, when that is not
+	// Key: a problem of one element of an array of tables is named by the
+	// element ("triage.categories \"warranty\"") but found on the line of
+	// one of its keys ("triage.categories[3].patterns").
+	at string
+}
+
+// line returns the line of the problem in a file whose settings are on the
+// given lines. A problem of an element of an array of tables about a key
+// that the file leaves out, such as a missing "after", is on the line of the
+// element's table.
+func (p Problem) line(lines map[string]int) int {
+	if p.at == "" {
+		return lines[p.Key]
+	}
+	key := p.at
+	for {
+		if n, ok := lines[key]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			return 0
+		}
+		key = key[:i]
+	}
 }
 
 // Problems is the error returned by [Parse], [Load] and [Config.Validate]. It

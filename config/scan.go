@@ -21,8 +21,9 @@ import (
 // for a document without one; scan exists so that one run reports them all.
 func scan(data []byte) (map[string]int, []Problem) {
 	s := scanner{
-		lines: newLineIndex(data),
-		keys:  make(map[string]int),
+		lines:  newLineIndex(data),
+		keys:   make(map[string]int),
+		arrays: make(map[string]int),
 	}
 	var p unstable.Parser
 	p.Reset(data)
@@ -33,7 +34,7 @@ func scan(data []byte) (map[string]int, []Problem) {
 		switch expr.Kind {
 		case unstable.Table, unstable.ArrayTable:
 			table = keyPath(expr.Key())
-			inTable = s.table(expr, table)
+			s.prefix, inTable = s.table(expr, table)
 		case unstable.KeyValue:
 			if inTable {
 				s.keyValue(table, expr)
@@ -47,9 +48,16 @@ func scan(data []byte) (map[string]int, []Problem) {
 }
 
 // scanner holds the state of one scan.
+//
+// The keys it records for the elements of arrays of tables hold the 1-based
+// index of the element after the array's name: the name of the second
+// [[triage.categories]] is "triage.categories[2].name", and the element
+// itself, whose line is that of its header, is "triage.categories[2]".
 type scanner struct {
 	lines    lineIndex
 	keys     map[string]int // dotted key to line
+	arrays   map[string]int // array of tables, as a dotted key, to its length so far
+	prefix   string         // dotted key of the current table, with indexes
 	problems []Problem
 }
 
@@ -57,39 +65,96 @@ func (s *scanner) add(line int, key, format string, args ...any) {
 	s.problems = append(s.problems, Problem{Line: line, Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
-// table checks a [table] or [[array table]] header and reports whether the
-// keys under it can be read.
-func (s *scanner) table(expr *unstable.Node, path []string) bool {
+// table checks a [table] or [[array table]] header. It returns the dotted
+// key of the table, with the index of each array element on its path, and
+// whether the keys under it can be read. A header [[name]] adds an element
+// to the array of tables name.
+func (s *scanner) table(expr *unstable.Node, path []string) (string, bool) {
 	line := s.keyLine(expr)
 	key := strings.Join(path, ".")
 	t, ok := lookup(path)
 	switch {
 	case !ok:
 		s.add(line, key, "unknown table")
-		return false
+		return "", false
+	case isArray(t) && expr.Kind != unstable.ArrayTable:
+		s.add(line, key, "must be an array of tables [[%s]], not a table [%s]", key, key)
+		return "", false
+	case isArray(t):
 	case !isTable(t):
 		s.add(line, key, "is a setting, not a table")
-		return false
+		return "", false
 	case expr.Kind == unstable.ArrayTable:
 		s.add(line, key, "must be a table [%s], not an array of tables [[%s]]", key, key)
-		return false
+		return "", false
 	}
-	return true
+	concrete, missing := s.element(path, expr.Kind == unstable.ArrayTable)
+	if missing != "" {
+		s.add(line, key, "must come after a [[%s]] table", missing)
+		return "", false
+	}
+	if isArray(t) {
+		s.keys[concrete] = line
+	}
+	return concrete, true
+}
+
+// element returns the dotted key of the table at path, in which each array
+// of tables on the path is followed by the index of its last element, as in
+// "automations[2].then[1]". If add is set, the path names an array of tables
+// and a new element is added to it first. If an array on the path has no
+// element yet, element returns its name as missing.
+func (s *scanner) element(path []string, add bool) (key, missing string) {
+	t := reflect.TypeFor[Config]()
+	var b strings.Builder
+	for i, part := range path {
+		if isArray(t) {
+			t = t.Elem()
+		}
+		f, _ := fieldByName(t, part)
+		t = f.Type
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+		if !isArray(t) {
+			continue
+		}
+		name := b.String()
+		if add && i == len(path)-1 {
+			s.arrays[name]++
+		}
+		n := s.arrays[name]
+		if n == 0 {
+			return "", strings.Join(path[:i+1], ".")
+		}
+		b.WriteString("[" + strconv.Itoa(n) + "]")
+	}
+	return b.String(), ""
 }
 
 // keyValue checks a key = value expression under the table at path.
 func (s *scanner) keyValue(table []string, expr *unstable.Node) {
-	path := append(slices.Clone(table), keyPath(expr.Key())...)
-	s.value(path, s.keyLine(expr), expr.Value())
+	keys := keyPath(expr.Key())
+	path := append(slices.Clone(table), keys...)
+	key := strings.Join(keys, ".")
+	if s.prefix != "" {
+		key = s.prefix + "." + key
+	}
+	s.value(path, key, s.keyLine(expr), expr.Value())
 }
 
 // value checks the value set for path on the given line, descending into
-// inline tables.
-func (s *scanner) value(path []string, line int, n *unstable.Node) {
-	key := strings.Join(path, ".")
+// inline tables. key is the dotted key of path with the index of each array
+// element on the way.
+func (s *scanner) value(path []string, key string, line int, n *unstable.Node) {
 	t, ok := lookup(path)
 	if !ok {
 		s.add(line, key, "unknown key")
+		return
+	}
+	if isArray(t) {
+		s.inlineArray(path, key, line, n)
 		return
 	}
 	if isTable(t) {
@@ -101,7 +166,8 @@ func (s *scanner) value(path []string, line int, n *unstable.Node) {
 		for it.Next() {
 			kv := it.Node()
 			if kv.Kind == unstable.KeyValue {
-				s.value(append(slices.Clone(path), keyPath(kv.Key())...), s.keyLine(kv), kv.Value())
+				keys := keyPath(kv.Key())
+				s.value(append(slices.Clone(path), keys...), key+"."+strings.Join(keys, "."), s.keyLine(kv), kv.Value())
 			}
 		}
 		return
@@ -113,6 +179,43 @@ func (s *scanner) value(path []string, line int, n *unstable.Node) {
 	s.keys[key] = line
 	if msg := checkValue(t, n); msg != "" {
 		s.add(line, key, "%s", msg)
+	}
+}
+
+// inlineArray checks an array of tables written as an array of inline
+// tables, such as open = [{days = ["sat"], from = "10:00", to = "16:00"}].
+func (s *scanner) inlineArray(path []string, key string, line int, n *unstable.Node) {
+	if n.Kind != unstable.Array {
+		s.add(line, key, "must be an array of tables, not %s", kindName(n.Kind))
+		return
+	}
+	if first, ok := s.keys[key]; ok {
+		s.add(line, key, "set twice; it is first set on line %d", first)
+		return
+	}
+	s.keys[key] = line
+	it := n.Children()
+	for i := 1; it.Next(); i++ {
+		elem := it.Node()
+		if elem.Kind != unstable.InlineTable {
+			s.add(line, key, "each element must be a table, such as {name = \"x\"}, not %s", kindName(elem.Kind))
+			return
+		}
+		ekey := key + "[" + strconv.Itoa(i) + "]"
+		s.keys[ekey] = line
+		kvs := elem.Children()
+		for first := true; kvs.Next(); first = false {
+			kv := kvs.Node()
+			if kv.Kind != unstable.KeyValue {
+				continue
+			}
+			keys := keyPath(kv.Key())
+			kline := s.keyLine(kv)
+			if first {
+				s.keys[ekey] = kline // the element starts where its first key is
+			}
+			s.value(append(slices.Clone(path), keys...), ekey+"."+strings.Join(keys, "."), kline, kv.Value())
+		}
 	}
 }
 

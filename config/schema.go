@@ -32,7 +32,9 @@ func (s setting) env() string {
 	return EnvPrefix + strings.ToUpper(strings.Join(s.path, "_"))
 }
 
-// settings returns every setting of Config, in field order.
+// settings returns every setting of Config, in field order. The keys of
+// arrays of tables, such as [[triage.categories]], are not settings: they can
+// be set by the file only, not by the environment.
 func settings() []setting {
 	var list []setting
 	var walk func(t reflect.Type, path []string, index []int)
@@ -49,6 +51,9 @@ func settings() []setting {
 				walk(f.Type, p, x)
 				continue
 			}
+			if isArray(f.Type) {
+				continue // arrays of tables are set by the file only
+			}
 			list = append(list, setting{path: p, index: x, typ: f.Type})
 		}
 	}
@@ -57,10 +62,15 @@ func settings() []setting {
 }
 
 // lookup follows a key path from Config. It returns the type the path leads
-// to, and whether the path names a table or a setting at all.
+// to, and whether the path names a table or a setting at all. A path goes
+// through an array of tables to the keys of its elements: "automations.name"
+// leads to the Name of an Automation.
 func lookup(path []string) (reflect.Type, bool) {
 	t := reflect.TypeFor[Config]()
 	for _, part := range path {
+		if isArray(t) {
+			t = t.Elem()
+		}
 		if !isTable(t) {
 			return nil, false
 		}
@@ -106,4 +116,10 @@ func isTable(t reflect.Type) bool {
 // isText reports whether values of type t read themselves from a string.
 func isText(t reflect.Type) bool {
 	return reflect.PointerTo(t).Implements(textUnmarshalerType)
+}
+
+// isArray reports whether values of type t are written as arrays of tables,
+// [[name]]: slices of structs.
+func isArray(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && isTable(t.Elem())
 }

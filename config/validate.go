@@ -50,6 +50,11 @@ func (c Config) validate() []Problem {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 
+	v.hours(c.Hours)
+	v.triage(c.Triage)
+	v.sla(c.SLA)
+	v.automations(c)
+
 	return v.list
 }
 

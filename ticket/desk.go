@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,52 +96,15 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 			return err
 		}
 		old := clone(tk)
-		var c Contact
-		if tk.ContactID != 0 {
-			if _, err := getJSON(t.tx.Bucket(bContacts), u64(tk.ContactID), &c); err != nil {
-				return err
-			}
-		}
-		rt, to, err := route(tk.Channel, &c)
+		m, err := t.reply(tk, actor, r.Body, atts, true)
 		if err != nil {
 			return err
 		}
-		m, err := t.addMessage(tk, Outgoing, Channel(channelOfRoute(rt)), actor.Name, r.Body, atts)
-		if err != nil {
-			return err
+		to := r.Status
+		if to == "" && tk.Status == StatusNew {
+			to = StatusOpen
 		}
-		m.Delivery = DeliveryQueued
-		if err := t.putMessage(m); err != nil {
-			return err
-		}
-		if tk.FirstResponseAt.IsZero() {
-			tk.FirstResponseAt = t.now
-		}
-		to2 := r.Status
-		if to2 == "" && tk.Status == StatusNew {
-			to2 = StatusOpen
-		}
-		if err := t.setStatus(tk, to2, "staff replied"); err != nil {
-			return err
-		}
-		if actor.Kind == ActorStaff && c.ID != 0 && c.Owner != actor.Name {
-			c.Owner = actor.Name
-			if err := putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c); err != nil {
-				return err
-			}
-		}
-		if err := t.event(n, "reply", "", fmt.Sprintf("message %d by %s", m.ID, rt), ""); err != nil {
-			return err
-		}
-		err = t.enqueue(n, Effect{
-			Kind: DeliverKind(rt),
-			Key:  "message:" + strconv.FormatUint(m.ID, 10),
-			Payload: Delivery{
-				Ticket: n, TicketRef: tk.Ref(), MessageID: m.ID, To: to,
-				Subject: "Re: " + tk.Subject + " [" + tk.Ref() + "]", Body: r.Body,
-			},
-		})
-		if err != nil {
+		if err := t.setStatus(tk, to, "staff replied"); err != nil {
 			return err
 		}
 		if err := t.save(old, tk); err != nil {
@@ -151,6 +115,55 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 		return nil
 	})
 	return out, err
+}
+
+// reply adds an outbound message to tk and queues its delivery by the
+// route that reaches the contact. A staff reply also counts as the first
+// response and makes the staff member the contact's owner; an automatic
+// reply does neither. The caller saves tk.
+func (t *txn) reply(tk *Ticket, actor Actor, body string, atts []Attachment, staff bool) (*Message, error) {
+	var c Contact
+	if tk.ContactID != 0 {
+		if _, err := getJSON(t.tx.Bucket(bContacts), u64(tk.ContactID), &c); err != nil {
+			return nil, err
+		}
+	}
+	rt, to, err := route(tk.Channel, &c)
+	if err != nil {
+		return nil, err
+	}
+	m, err := t.addMessage(tk, Outgoing, Channel(channelOfRoute(rt)), actor.Name, body, atts)
+	if err != nil {
+		return nil, err
+	}
+	m.Delivery = DeliveryQueued
+	if err := t.putMessage(m); err != nil {
+		return nil, err
+	}
+	if staff {
+		tk.LastOutboundAt = t.now
+		if tk.FirstResponseAt.IsZero() {
+			tk.FirstResponseAt = t.now
+		}
+		if c.ID != 0 && c.Owner != actor.Name {
+			c.Owner = actor.Name
+			if err := putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := t.eventBy(actor, tk.Number, "reply", "", fmt.Sprintf("message %d by %s", m.ID, rt), ""); err != nil {
+		return nil, err
+	}
+	err = t.enqueue(tk.Number, Effect{
+		Kind: DeliverKind(rt),
+		Key:  "message:" + strconv.FormatUint(m.ID, 10),
+		Payload: Delivery{
+			Ticket: tk.Number, TicketRef: tk.Ref(), MessageID: m.ID, To: to,
+			Subject: "Re: " + tk.Subject + " [" + tk.Ref() + "]", Body: body,
+		},
+	})
+	return m, err
 }
 
 func channelOfRoute(rt string) string {
@@ -281,6 +294,7 @@ func (d *Desk) Update(ctx context.Context, actor Actor, n uint64, p Patch) (Tick
 				return err
 			}
 			tk.Assignee = *p.Assignee
+			t.fire(EventAssigned, n)
 		}
 		tags := slices.DeleteFunc(slices.Clone(tk.Tags), func(tag string) bool { return slices.Contains(remove, tag) })
 		for _, tag := range add {
@@ -358,6 +372,7 @@ func (t *txn) setStatus(tk *Ticket, s Status, why string) error {
 	if s == StatusClosed {
 		after += " (" + tk.ClosedAs + ")"
 	}
+	t.fire(EventStatusChanged, tk.Number)
 	return t.event(tk.Number, "status", string(before), after, why)
 }
 
@@ -629,12 +644,9 @@ func (d *Desk) Count() (uint64, error) {
 func clone(tk *Ticket) *Ticket {
 	c := *tk
 	c.Tags = slices.Clone(tk.Tags)
-	if tk.Remote != nil {
-		c.Remote = make(map[string]string, len(tk.Remote))
-		for k, v := range tk.Remote {
-			c.Remote[k] = v
-		}
-	}
+	c.Fired = slices.Clone(tk.Fired)
+	c.Remote = maps.Clone(tk.Remote)
+	c.Fields = maps.Clone(tk.Fields)
 	return &c
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/counterdesk/counterdesk/config"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -20,12 +21,13 @@ import (
 // the Zipf draw makes them the common ones.
 var benchWords = strings.Fields(`order battery lipo charger servo esc motor propeller prop receiver
 transmitter binding flight controller kit assembly crash repair warranty refund return shipping
-tracking parcel delivery late broken cracked swollen puffed smoke hot cell balance lead connector
+tracking parcel delivery late broken cracked hot cell balance lead connector
 xt60 deans glue wing fuselage tail elevator aileron rudder gear wheel spinner nut screw canopy
 decal paint foam balsa carbon rod horn linkage pushrod hinge firmware update betaflight ardupilot
 gps compass telemetry antenna range failsafe arming beeping twitching jitter stall spin glide
 the a is my of to and in it for on with was has but not please help thanks hello when where why
-can you me we they this that there what how order number parcel week days today yesterday friday`)
+can you me we they this that there what how order number parcel week days today yesterday friday
+swollen puffed smoke`) // safety words last: a small share of requests
 
 // benchText returns a request body of n words drawn with a Zipf law.
 func benchText(r *rand.Rand, n int) string {
@@ -286,4 +288,50 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(bigDeskDir)
 	}
 	os.Exit(code)
+}
+
+// BenchmarkIngestTriageOnOff measures Ingest with the shipped triage and
+// automation rules against Ingest with no rules, in the same run, 8
+// producers each (goal: triage costs under 10% of ingest).
+func BenchmarkIngestTriageOnOff(b *testing.B) {
+	const producers = 8
+	ops := max(b.N, 400)
+	engine := shopEngine(b, func(c *config.Config) {
+		for i := range c.Triage.Teams {
+			c.Triage.Teams[i].Members = []string{"ana", "bob", "carla"}
+		}
+	})
+	r := rand.New(rand.NewPCG(3, 3))
+	inputs := make([]Inbound, ops+1)
+	for i := range inputs {
+		inputs[i] = benchInbound(r, i)
+	}
+	measure := func(opts Options) time.Duration {
+		d := openDesk(b, opts)
+		var next atomic.Int64
+		var wg stdsync.WaitGroup
+		start := time.Now()
+		for range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)); i <= ops; i = int(next.Add(1)) {
+					if _, err := d.Ingest(context.Background(), inputs[i]); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	// Tuesday morning: within opening hours, so routing runs too.
+	now := func() time.Time { return tuesdayMorning }
+	b.ResetTimer()
+	off := measure(Options{Now: now})
+	on := measure(Options{Now: now, Triager: engine, Automator: engine})
+	b.StopTimer()
+	b.ReportMetric(float64(ops)/off.Seconds(), "ingests/s-off")
+	b.ReportMetric(float64(ops)/on.Seconds(), "ingests/s-on")
+	b.ReportMetric(on.Seconds()/off.Seconds()-1, "triage-cost")
 }

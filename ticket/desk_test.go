@@ -514,3 +514,31 @@ func TestAttachmentKeepsItsFirstName(t *testing.T) {
 		t.Errorf("the message lost its own name for the file: %+v", th.Messages[0].Attachments[0])
 	}
 }
+
+func TestThreadingSkipsClosedAndFollowsMerges(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
+	d := openDesk(t, Options{Now: clk.Now})
+	ctx := context.Background()
+	a := mustIngest(t, d, sms("a", "+447700900123", "first question"))
+	clk.Add(time.Minute)
+	b := mustIngest(t, d, Inbound{Channel: ChannelSMS, SourceKey: "b", From: From{Phone: "+447700900123"}, Body: "second, separate", NewTicket: true})
+	clk.Add(time.Minute)
+	if _, err := d.SetStatus(ctx, Staff("ana"), b.Ticket, StatusClosed, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The newest ticket is closed; the older open one takes the message.
+	clk.Add(time.Minute)
+	if r := mustIngest(t, d, sms("c", "+447700900123", "any news?")); r.Ticket != a.Ticket {
+		t.Errorf("message joined #%d, want the open #%d", r.Ticket, a.Ticket)
+	}
+	// A ticket merged away hands its messages on to the one it went into.
+	e := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "e", From: From{Email: "x@example.com"}, Body: "hello"})
+	clk.Add(time.Minute)
+	if _, err := d.Merge(ctx, Staff("ana"), e.Ticket, a.Ticket, "same customer"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(time.Minute)
+	if r := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "f", From: From{Email: "x@example.com"}, Body: "and?"}); r.Ticket != a.Ticket {
+		t.Errorf("message to a merged ticket's contact joined #%d, want #%d", r.Ticket, a.Ticket)
+	}
+}

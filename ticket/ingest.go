@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/counterdesk/counterdesk/triage"
@@ -61,6 +62,9 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 		if err != nil {
 			return err
 		}
+		if err := t.automate(); err != nil {
+			return err
+		}
 		if err := t.plan(); err != nil {
 			return err
 		}
@@ -113,6 +117,7 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 			if err := t.event(tk.Number, "status", string(before), string(StatusOpen), "the customer wrote again"); err != nil {
 				return Result{}, err
 			}
+			t.fire(EventStatusChanged, tk.Number)
 		}
 	}
 
@@ -140,12 +145,22 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 	}
 	tk.Messages++
 	tk.UpdatedAt = t.now
+	tk.LastInboundAt = at
 
+	var priority string
+	if !created {
+		priority = string(tk.Priority)
+	}
 	dec := t.d.opts.Triager.Triage(triage.Input{
 		Channel: string(in.Channel), Subject: in.Subject, Body: in.Body, Transcript: in.Transcript,
 		Name: contact.Name, Phone: phone, Email: email, ReceivedAt: at, NewTicket: created,
+		Recent: contact.Recent, ContactOwner: contact.Owner, Priority: priority,
+		OpenByStaff: openCounts(t.tx), LastAssigned: lastAssigned(t.tx),
 	})
-	if err := t.applyTriage(tk, dec); err != nil {
+	if err := t.applyDecision(tk, dec); err != nil {
+		return Result{}, err
+	}
+	if err := t.noteRequest(&contact, at); err != nil {
 		return Result{}, err
 	}
 	if created {
@@ -163,8 +178,10 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 	}
 	if created {
 		t.change(TicketCreated, tk, m)
+		t.fire(EventCreated, tk.Number)
 	} else {
 		t.change(MessageAdded, tk, m)
+		t.fire(EventMessage, tk.Number)
 	}
 	return Result{Ticket: tk.Number, UUID: tk.UUID, MessageID: id, Created: created}, nil
 }
@@ -187,17 +204,31 @@ func (t *txn) threadTarget(in *Inbound, contactID uint64) (*Ticket, error) {
 	if contactID == 0 {
 		return nil, nil
 	}
-	k := lastWithPrefix(t.tx.Bucket(bIndex).Cursor(), ix(ixContact, u64(contactID)))
-	if k == nil {
-		return nil, nil
-	}
-	tk, err := loadTicket(t.tx, beU64(k[len(k)-8:]))
-	if err != nil {
-		return nil, err
-	}
-	recent := t.now.Sub(tk.UpdatedAt) <= t.d.opts.ThreadWindow
-	if recent && (tk.Status.Active() || tk.Status == StatusResolved) {
-		return tk, nil
+	// Walk the contact's tickets from the most recently changed back to
+	// the edge of the window; the first one still being worked (or just
+	// resolved) takes the request. A ticket merged away leads to the one
+	// it was merged into.
+	c := t.tx.Bucket(bIndex).Cursor()
+	prefix := ix(ixContact, u64(contactID))
+	for k := lastWithPrefix(c, prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Prev() {
+		tk, err := loadTicket(t.tx, beU64(k[len(k)-8:]))
+		if err != nil {
+			return nil, err
+		}
+		if t.now.Sub(tk.UpdatedAt) > t.d.opts.ThreadWindow {
+			return nil, nil
+		}
+		if tk.MergedInto != 0 {
+			if tk, err = loadTicket(t.tx, tk.MergedInto); err != nil {
+				return nil, err
+			}
+			if tk.Deleted || tk.MergedInto != 0 {
+				continue
+			}
+		}
+		if tk.Status.Active() || tk.Status == StatusResolved {
+			return tk, nil
+		}
 	}
 	return nil, nil
 }
@@ -373,6 +404,19 @@ func (t *txn) resolveContact(name, phone, email string) (Contact, error) {
 		}
 	}
 	return c, nil
+}
+
+// noteRequest records the time of a request on its contact, for the
+// repeat-contact rule.
+func (t *txn) noteRequest(c *Contact, at time.Time) error {
+	if c.ID == 0 {
+		return nil
+	}
+	c.Recent = append([]time.Time{at}, c.Recent...)
+	if len(c.Recent) > maxRecent {
+		c.Recent = c.Recent[:maxRecent]
+	}
+	return putJSON(t.tx.Bucket(bContacts), u64(c.ID), c)
 }
 
 func (t *txn) putMessage(m *Message) error {

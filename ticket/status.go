@@ -89,5 +89,6 @@ func (t *Ticket) move(to Status, now time.Time) error {
 		t.ResolvedAt = time.Time{}
 	}
 	t.Status = to
+	t.StatusSince = now
 	return nil
 }

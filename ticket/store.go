@@ -96,6 +96,8 @@ type Options struct {
 	BatchDelay time.Duration
 	Outbox     OutboxOptions
 	Triager    Triager
+	// Automator runs the event and time rules; nil runs none.
+	Automator Automator
 	// Planners turn committed changes into outbox rows (sync targets,
 	// notifications). Each runs inside the transaction of the change.
 	Planners []Planner

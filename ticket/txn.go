@@ -20,6 +20,8 @@ type txn struct {
 	changes  []Change
 	queued   bool // outbox rows were added
 	postings int  // recent word postings added
+
+	ruleEvents []ruleEvent
 }
 
 // update runs fn in one write transaction and publishes its changes after
@@ -29,6 +31,9 @@ func (d *Desk) update(actor Actor, fn func(t *txn) error) error {
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		t := &txn{tx: tx, d: d, now: d.opts.Now().UTC(), actor: actor}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.automate(); err != nil {
 			return err
 		}
 		if err := t.plan(); err != nil {
@@ -135,16 +140,19 @@ func (t *txn) live(n uint64) (*Ticket, error) {
 func (t *txn) save(old, tk *Ticket) error {
 	idx := t.tx.Bucket(bIndex)
 	if old != nil {
-		for _, k := range indexEntries(old) {
+		for _, k := range append(indexEntries(old), t.timerKeys(old)...) {
 			if err := idx.Delete(k); err != nil {
 				return err
 			}
 		}
 	}
-	for _, k := range indexEntries(tk) {
+	for _, k := range append(indexEntries(tk), t.timerKeys(tk)...) {
 		if err := idx.Put(k, nil); err != nil {
 			return err
 		}
+	}
+	if err := t.countOpen(old, tk); err != nil {
+		return err
 	}
 	return putJSON(t.tx.Bucket(bTickets), u64(tk.Number), tk)
 }

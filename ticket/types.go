@@ -97,10 +97,25 @@ type Ticket struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
-	SLADue          time.Time `json:"sla_due,omitzero"`
-	FirstResponseAt time.Time `json:"first_response_at,omitzero"`
-	ResolvedAt      time.Time `json:"resolved_at,omitzero"`
-	Messages        int       `json:"messages"` // number of messages, notes included
+	// Service-level targets of the ticket's priority: when the first answer
+	// and the resolution are due.
+	FirstResponseDue time.Time `json:"first_response_due,omitzero"`
+	ResolutionDue    time.Time `json:"resolution_due,omitzero"`
+	FirstResponseAt  time.Time `json:"first_response_at,omitzero"`
+	ResolvedAt       time.Time `json:"resolved_at,omitzero"`
+	StatusSince      time.Time `json:"status_since,omitzero"`
+	LastInboundAt    time.Time `json:"last_inbound_at,omitzero"`  // the customer's latest message
+	LastOutboundAt   time.Time `json:"last_outbound_at,omitzero"` // the shop's latest reply
+	Messages         int       `json:"messages"`                  // number of messages, notes included
+
+	// Fields holds what triage extracted from the text: order_number,
+	// tracking_number, product_code.
+	Fields map[string]string `json:"fields,omitempty"`
+	// AfterHours is set when the request arrived outside opening hours.
+	AfterHours bool `json:"after_hours,omitempty"`
+	// Fired lists the time rules that fired for this ticket; none fires
+	// twice.
+	Fired []string `json:"fired,omitempty"`
 
 	// Remote holds the id of this ticket in each sync target, by target name.
 	Remote map[string]string `json:"remote,omitempty"`
@@ -122,7 +137,13 @@ type Contact struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Owner is the staff user who last worked this contact's tickets.
 	Owner string `json:"owner,omitempty"`
+	// Recent holds the times of the contact's latest requests, newest
+	// first, for the repeat-contact rule.
+	Recent []time.Time `json:"recent,omitempty"`
 }
+
+// maxRecent bounds Contact.Recent.
+const maxRecent = 16
 
 // Message is one entry of a ticket's thread: something the customer sent,
 // something the shop sent, or an internal note.

@@ -80,6 +80,10 @@ func (d *Desk) startWordIndex() error {
 	w.recent.Store(n)
 	w.done.Add(1)
 	go d.mergeWords()
+	if d.opts.Automator != nil {
+		w.done.Add(1)
+		go d.runScheduler()
+	}
 	return nil
 }
 

@@ -1,7 +1,13 @@
 // Package triage decides what a request is about, how urgent it is and who
 // takes it. Its functions are pure: they look only at the request and at the
 // rules they were given, so the ticket package can call them inside a
-// transaction and tests can call them with a table.
+// transaction and tests can call them with a table. Time comes in with the
+// request; nothing here reads the clock.
+//
+// [New] compiles the rules of a configuration into an [Engine], which
+// classifies requests ([Engine.Triage]), knows the opening hours
+// ([Engine.Open]) and runs automations ([Engine.OnEvent], [Engine.Timers],
+// [Engine.Due]). [Default] is the triage used when there are no rules.
 package triage
 
 import "time"
@@ -14,6 +20,10 @@ const (
 	PriorityUrgent = "urgent"
 )
 
+// TagAfterHours is the tag given to a new ticket that arrived while the shop
+// was closed.
+const TagAfterHours = "after-hours"
+
 // Input is what triage sees of an inbound request.
 type Input struct {
 	Channel    string    // voicemail, missed_call, sms, web_form, email, staff, api, cloud
@@ -25,6 +35,38 @@ type Input struct {
 	Email      string    // contact email, if known
 	ReceivedAt time.Time // when the peer handed the request over
 	NewTicket  bool      // false when the request joins an existing ticket
+
+	// Recent holds the times of earlier requests from this contact, newest
+	// first, at most 16.
+	Recent []time.Time
+	// ContactOwner is the staff member who last worked this contact's
+	// tickets, or "".
+	ContactOwner string
+	// OpenByStaff counts the open (new, open or pending) tickets of each
+	// staff member.
+	OpenByStaff map[string]int
+	// LastAssigned holds, for each team, the member its round robin gave
+	// the last ticket to.
+	LastAssigned map[string]string
+	// Priority is the ticket's current priority, or "" for a new ticket.
+	Priority string
+}
+
+// Step is one decision of triage, audited on its own.
+type Step struct {
+	// What the step decided: "priority", "category", "team", "assignee",
+	// "tag", "field:<name>", "after_hours", "notify" or "sla".
+	What string
+	// Value is the value decided, such as "urgent" or "lipo".
+	Value string
+	// Rule names the rule that made the decision: "categories/warranty",
+	// "tags/lipo", "flags/safety", "extract/order_number",
+	// "channel_priority", "repeat_contact", "teams/workshop",
+	// "contact_owner", "hours" or "sla/high".
+	Rule string
+	// Why is a sentence for staff, such as `matched "swollen battery" in
+	// the body`.
+	Why string
 }
 
 // Decision is what triage concluded. Empty fields leave the ticket as it is.
@@ -34,8 +76,26 @@ type Decision struct {
 	Team     string   // team the ticket is routed to, or ""
 	Assignee string   // staff user name, or ""
 	Tags     []string // tags to add
-	Rule     string   // name of the rule that decided, for the audit trail
-	Why      string   // a sentence a person can read in the audit trail
+
+	// Fields are the values pulled out of the text, by field name, such as
+	// "order_number".
+	Fields map[string]string
+	// AfterHours is set when the request arrived while the shop was closed.
+	AfterHours bool
+	// Notify asks to page staff now, because a flag that notifies matched.
+	// It is never set after hours.
+	Notify bool
+	// FirstResponseDue and ResolutionDue are the SLA due times of a new
+	// ticket, from the SLA of its priority. They are zero for a request that
+	// joins a ticket.
+	FirstResponseDue time.Time
+	ResolutionDue    time.Time
+	// Steps lists each decision with the rule that made it, in the order
+	// they were made.
+	Steps []Step
+
+	Rule string // name of the rule that set the priority, for the audit trail
+	Why  string // a sentence a person can read in the audit trail
 }
 
 // Default is the triage used when no rules are configured: every new request
@@ -52,4 +112,31 @@ func (Default) Triage(in Input) Decision {
 		Rule:     "default",
 		Why:      "no triage rules configured; new requests get normal priority",
 	}
+}
+
+// priorities lists the priorities, lowest first; a priority's rank is its
+// index.
+func priorities() [4]string {
+	return [4]string{PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent}
+}
+
+// rank returns the rank of a priority, from 0 (low) to 3 (urgent), or -1
+// for a word that is not a priority.
+func rank(p string) int {
+	switch p {
+	case PriorityLow:
+		return 0
+	case PriorityNormal:
+		return 1
+	case PriorityHigh:
+		return 2
+	case PriorityUrgent:
+		return 3
+	}
+	return -1
+}
+
+// priorityOf returns the priority of a rank.
+func priorityOf(r int) string {
+	return priorities()[max(0, min(r, 3))]
 }

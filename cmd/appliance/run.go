@@ -14,6 +14,7 @@ import (
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/ticket"
+	"github.com/counterdesk/counterdesk/triage"
 	"github.com/counterdesk/counterdesk/ui"
 	"github.com/counterdesk/counterdesk/ui/auth"
 )
@@ -122,9 +123,16 @@ func configName(path string) string {
 	return path
 }
 
-// openDesk opens the store with the settings of cfg.
+// openDesk opens the store with the settings of cfg and its triage and
+// automation rules.
 func openDesk(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, error) {
+	rules, err := triage.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: triage rules: %w", errConfig, err)
+	}
 	d, err := ticket.Open(dataDir, ticket.Options{
+		Triager:      rules,
+		Automator:    rules,
 		Region:       cfg.Shop.DefaultRegion,
 		ThreadWindow: cfg.Store.ThreadWindow.Duration,
 		Limits: ticket.Limits{
