@@ -44,6 +44,9 @@ FUZZ_TARGETS := \
 	./config:FuzzParse \
 	./ticket:FuzzIngest \
 	./ticket:FuzzTokens \
+	./triage:FuzzTriage \
+	./triage:FuzzNew \
+	./triage:FuzzPrefilter \
 	./ui:FuzzParseRange \
 	./ui:FuzzCreateBody \
 	./ui:FuzzCreateTicket
