@@ -52,7 +52,9 @@ type StaffNotice struct {
 // logged error and an audit event, any loop that slips through.
 const maxFirings = 32
 
-// ixDue is the schedule of time rules: due time, number, rule name.
+// ixDue is the schedule of time rules: the time the ticket's earliest
+// time rule comes due, then its number. One entry per ticket keeps the
+// schedule to one index page per change.
 const ixDue = 'D'
 
 type ruleEvent struct {
@@ -259,17 +261,23 @@ func (t *txn) notifyStaff(tk *Ticket, rule, text string) error {
 	})
 }
 
-// timerKeys returns the schedule entries of tk's time rules.
+// timerKeys returns the schedule entry of tk: when its earliest time rule
+// comes due.
 func (t *txn) timerKeys(tk *Ticket) [][]byte {
 	a := t.d.opts.Automator
 	if a == nil || tk.Deleted || tk.MergedInto != 0 {
 		return nil
 	}
-	var keys [][]byte
+	var first time.Time
 	for _, tm := range a.Timers(facts(tk)) {
-		keys = append(keys, ix(ixDue, timeKey(tm.Due), u64(tk.Number), []byte(tm.Rule)))
+		if first.IsZero() || tm.Due.Before(first) {
+			first = tm.Due
+		}
 	}
-	return keys
+	if first.IsZero() {
+		return nil
+	}
+	return [][]byte{ix(ixDue, timeKey(first), u64(tk.Number))}
 }
 
 // RunDue fires the time rules due at now: each is checked again, run, and
@@ -295,36 +303,60 @@ func (d *Desk) RunDue(now time.Time) (int, error) {
 	}
 	ran := 0
 	for _, k := range due {
-		n, rule := beU64(k[9:17]), string(k[17:])
+		n := beU64(k[9:17])
 		err := d.update(System, func(t *txn) error {
 			t.now = now.UTC()
 			if err := t.tx.Bucket(bIndex).Delete(k); err != nil {
 				return err
 			}
-			tk, err := t.live(n)
-			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeleted) || errors.Is(err, ErrMerged) {
-				return nil
+			// Fire the ticket's due rules earliest first; each firing
+			// changes the ticket, so its timers are read afresh.
+			for range 16 {
+				tk, err := t.live(n)
+				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeleted) || errors.Is(err, ErrMerged) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				rule, ok := earliestDue(a.Timers(facts(tk)), tk.Fired, t.now)
+				if !ok {
+					return nil
+				}
+				f, fire := a.Due(rule, facts(tk), t.now)
+				old := clone(tk)
+				tk.Fired = append(tk.Fired, rule)
+				if err := t.save(old, tk); err != nil {
+					return err
+				}
+				if fire {
+					ran++
+					if err := t.runFiring(n, f); err != nil {
+						return err
+					}
+				}
 			}
-			if err != nil || slices.Contains(tk.Fired, rule) {
-				return err
-			}
-			f, ok := a.Due(rule, facts(tk), t.now)
-			old := clone(tk)
-			tk.Fired = append(tk.Fired, rule)
-			if err := t.save(old, tk); err != nil {
-				return err
-			}
-			if !ok {
-				return nil
-			}
-			ran++
-			return t.runFiring(n, f)
+			return nil
 		})
 		if err != nil {
-			return ran, fmt.Errorf("time rule %s on ticket #%d: %w", rule, n, err)
+			return ran, fmt.Errorf("time rules of ticket #%d: %w", n, err)
 		}
 	}
 	return ran, nil
+}
+
+// earliestDue returns the earliest timer due at now that has not fired.
+func earliestDue(timers []triage.Timer, fired []string, now time.Time) (string, bool) {
+	var best triage.Timer
+	for _, tm := range timers {
+		if tm.Due.After(now) || slices.Contains(fired, tm.Rule) {
+			continue
+		}
+		if best.Rule == "" || tm.Due.Before(best.Due) {
+			best = tm
+		}
+	}
+	return best.Rule, best.Rule != ""
 }
 
 // nextDueRule returns when the earliest time rule comes due.

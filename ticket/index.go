@@ -18,7 +18,6 @@ const (
 	ixTag      = 'T' // tag 0 updated number
 	ixContact  = 'K' // contact id, updated, number
 	ixWords    = 'W' // token 0 ^number
-	ixRecent   = 'R' // number, token 0: postings not yet merged into ixWords
 )
 
 // ix builds a key of index id from parts.

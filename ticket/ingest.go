@@ -50,6 +50,13 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Reading the text against the triage rules is the costly part of
+	// triage; it needs nothing from the store, so it runs here, before the
+	// write transaction that every channel shares.
+	var matches *triage.Matches
+	if m, ok := d.opts.Triager.(textMatcher); ok {
+		matches = m.Match(triage.Input{Subject: in.Subject, Body: in.Body, Transcript: in.Transcript})
+	}
 	actor := Actor{Kind: ActorChannel, Name: string(in.Channel)}
 	var res Result
 	var done *txn
@@ -58,7 +65,7 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 	// committed sets the results.
 	err = d.db.Batch(func(tx *bolt.Tx) error {
 		t := &txn{tx: tx, d: d, now: d.opts.Now().UTC(), actor: actor}
-		r, err := t.ingest(&in, phone, email, atts)
+		r, err := t.ingest(&in, phone, email, atts, matches)
 		if err != nil {
 			return err
 		}
@@ -78,7 +85,13 @@ func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
 	return res, nil
 }
 
-func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Result, error) {
+// textMatcher is a Triager that can read a request's text ahead of the
+// decision; triage.Engine is one.
+type textMatcher interface {
+	Match(in triage.Input) *triage.Matches
+}
+
+func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment, matches *triage.Matches) (Result, error) {
 	srcKey := lookupKey(lkSource, string(in.Channel)+":"+in.SourceKey)
 	if v := t.tx.Bucket(bLookup).Get(srcKey); v != nil {
 		n, id := beU64(v[:8]), beU64(v[8:])
@@ -155,7 +168,7 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment) (Resul
 		Channel: string(in.Channel), Subject: in.Subject, Body: in.Body, Transcript: in.Transcript,
 		Name: contact.Name, Phone: phone, Email: email, ReceivedAt: at, NewTicket: created,
 		Recent: contact.Recent, ContactOwner: contact.Owner, Priority: priority,
-		OpenByStaff: openCounts(t.tx), LastAssigned: lastAssigned(t.tx),
+		OpenByStaff: openCounts(t.tx), LastAssigned: lastAssigned(t.tx), Matches: matches,
 	})
 	if err := t.applyDecision(tk, dec); err != nil {
 		return Result{}, err

@@ -149,7 +149,7 @@ func TestSearchAcrossBothWordIndexParts(t *testing.T) {
 		r := mustIngest(t, d, Inbound{Channel: ChannelWebForm, SourceKey: fmt.Sprint(i), From: From{Email: fmt.Sprintf("p%d@example.com", i)}, Body: fmt.Sprintf("servo jitter case %d", i)})
 		nums = append(nums, r.Ticket)
 		if i == 24 {
-			if _, err := d.mergeRecent(mergeBatch); err != nil {
+			if _, err := d.mergeRecent(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -189,7 +189,7 @@ func TestSearchAcrossBothWordIndexParts(t *testing.T) {
 	if got := search("servo stripped", 10); fmt.Sprint(got) != fmt.Sprint([]uint64{nums[3]}) {
 		t.Errorf("word split across the parts: got %v, want [%d]", got, nums[3])
 	}
-	if moved, err := d.mergeRecent(mergeBatch); err != nil || moved == 0 {
+	if moved, err := d.mergeRecent(); err != nil || moved == 0 {
 		t.Fatalf("second merge moved %d: %v", moved, err)
 	}
 	if got := search("servo stripped", 10); fmt.Sprint(got) != fmt.Sprint([]uint64{nums[3]}) {

@@ -38,6 +38,8 @@ var (
 	// prefix (see index.go). One bucket for all of them means one tree:
 	// an ingest rewrites fewer branch pages than with a bucket each.
 	bIndex = []byte("index")
+	// Recent word postings, not yet merged into the index (see words.go).
+	bRecent = []byte("recent")
 
 	bOutbox     = []byte("outbox")      // id -> OutboxRow
 	bOutboxDue  = []byte("outbox_due")  // kind 0 due id
@@ -45,7 +47,7 @@ var (
 	bOutboxDead = []byte("outbox_dead") // id
 
 	allBuckets = [][]byte{
-		bMeta, bTickets, bThread, bLookup, bContacts, bAttachments, bIndex,
+		bMeta, bTickets, bThread, bLookup, bContacts, bAttachments, bIndex, bRecent,
 		bOutbox, bOutboxDue, bOutboxIdem, bOutboxDead,
 	}
 

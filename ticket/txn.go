@@ -22,6 +22,9 @@ type txn struct {
 	postings int  // recent word postings added
 
 	ruleEvents []ruleEvent
+	// saved holds the tickets this transaction saved, so that rules
+	// reading them again need not decode them.
+	saved map[uint64]*Ticket
 }
 
 // update runs fn in one write transaction and publishes its changes after
@@ -122,9 +125,14 @@ func loadTicket(tx *bolt.Tx, n uint64) (*Ticket, error) {
 // live loads ticket n for a change. Deleted tickets cannot change, nor can
 // a ticket merged into another: its thread lives on there.
 func (t *txn) live(n uint64) (*Ticket, error) {
-	tk, err := loadTicket(t.tx, n)
-	if err != nil {
-		return nil, err
+	tk, ok := t.saved[n]
+	if ok {
+		tk = clone(tk)
+	} else {
+		var err error
+		if tk, err = loadTicket(t.tx, n); err != nil {
+			return nil, err
+		}
 	}
 	if tk.Deleted {
 		return nil, fmt.Errorf("ticket #%d: %w", n, ErrDeleted)
@@ -154,6 +162,10 @@ func (t *txn) save(old, tk *Ticket) error {
 	if err := t.countOpen(old, tk); err != nil {
 		return err
 	}
+	if t.saved == nil {
+		t.saved = make(map[uint64]*Ticket)
+	}
+	t.saved[tk.Number] = clone(tk)
 	return putJSON(t.tx.Bucket(bTickets), u64(tk.Number), tk)
 }
 

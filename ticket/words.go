@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"slices"
@@ -14,15 +15,17 @@ import (
 // The word index is in two parts, both in the index bucket and both
 // written in the transaction of the change that adds the words:
 //
-//   - recent postings (ixRecent, number then token), where the words of
-//     one message sit side by side, so that adding them rewrites one or
-//     two pages instead of one page per word;
+//   - recent postings (their own bucket, number then token), where the
+//     words of one message sit side by side, so that adding them rewrites
+//     one or two pages instead of one page per word;
 //   - the main index (ixWords, token then inverted number), where each
 //     word's tickets sit side by side, newest first, for fast search.
 //
-// A background merge moves recent postings into the main index in large
-// transactions, where the postings of many tickets share pages. Search
-// reads both parts, so a word is found the moment its transaction commits.
+// A background merge moves every recent posting into the main index in one
+// large transaction, where the postings of many tickets share pages, and
+// then drops the recent bucket whole instead of deleting key by key.
+// Search reads both parts, so a word is found the moment its transaction
+// commits.
 
 // Merge thresholds of the word index.
 const (
@@ -31,8 +34,6 @@ const (
 	// mergeEvery is how soon recent postings are merged when fewer
 	// arrive.
 	mergeEvery = 2 * time.Second
-	// mergeBatch bounds the postings moved by one merge transaction.
-	mergeBatch = 8192
 )
 
 type wordIndex struct {
@@ -45,14 +46,14 @@ type wordIndex struct {
 
 // indexWords adds the tokens of texts to the recent postings of ticket n.
 func (t *txn) indexWords(n uint64, texts ...string) error {
-	b := t.tx.Bucket(bIndex)
+	b := t.tx.Bucket(bRecent)
 	num := u64(n)
 	for _, text := range texts {
 		for _, tok := range Tokens(text) {
 			if stopWords[tok] {
 				continue
 			}
-			if err := b.Put(ix(ixRecent, num, strPrefix(tok)), nil); err != nil {
+			if err := b.Put(key(num, strPrefix(tok)), nil); err != nil {
 				return err
 			}
 			t.postings++
@@ -67,11 +68,7 @@ func (d *Desk) startWordIndex() error {
 	w.stop = make(chan struct{})
 	var n int64
 	err := d.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bIndex).Cursor()
-		prefix := []byte{ixRecent}
-		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
+		n = int64(tx.Bucket(bRecent).Stats().KeyN)
 		return nil
 	})
 	if err != nil {
@@ -124,44 +121,36 @@ func (d *Desk) mergeWords() {
 				continue
 			}
 		}
-		for {
-			moved, err := d.mergeRecent(mergeBatch)
-			if err != nil {
-				d.log.Error("word index merge failed", "err", err)
-				break
-			}
-			if moved < mergeBatch {
-				break
-			}
+		if _, err := d.mergeRecent(); err != nil {
+			d.log.Error("word index merge failed", "err", err)
 		}
 	}
 }
 
-// mergeRecent moves up to max recent postings into the main index in one
+// mergeRecent moves every recent posting into the main index in one
 // transaction and returns how many it moved.
-func (d *Desk) mergeRecent(max int) (int, error) {
+func (d *Desk) mergeRecent() (int, error) {
 	moved := 0
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		moved = 0
-		b := tx.Bucket(bIndex)
-		prefix := []byte{ixRecent}
 		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix) && len(keys) < max; k, _ = c.Next() {
-			keys = append(keys, slices.Clone(k))
+		c := tx.Bucket(bRecent).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			keys = append(keys, ix(ixWords, k[8:], u64(^beU64(k[:8]))))
 		}
+		// In key order the puts walk the tree once from left to right.
+		slices.SortFunc(keys, bytes.Compare)
+		b := tx.Bucket(bIndex)
 		for _, k := range keys {
-			n := beU64(k[1:9])
-			tok := k[9:] // token and its zero byte
-			if err := b.Put(ix(ixWords, tok, u64(^n)), nil); err != nil {
-				return err
-			}
-			if err := b.Delete(k); err != nil {
+			if err := b.Put(k, nil); err != nil {
 				return err
 			}
 		}
+		if err := tx.DeleteBucket(bRecent); err != nil {
+			return err
+		}
+		_, err := tx.CreateBucket(bRecent)
 		moved = len(keys)
-		return nil
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -197,9 +186,8 @@ func (d *Desk) search(tx *bolt.Tx, f Filter, cursor []byte, page *Page) error {
 		}
 		top = beU64(cursor)
 	}
-	b := tx.Bucket(bIndex)
-	main := newPostings(b, words)
-	recent := recentMatches(b, words, top)
+	main := newPostings(tx.Bucket(bIndex), words)
+	recent := recentMatches(tx, words, top)
 
 	mainN, mainOK := main.next(top)
 	examined := 0
@@ -277,28 +265,28 @@ func (p *postings) after(n uint64) (uint64, bool) {
 // recentMatches returns, by descending number, the tickets of at most
 // number top that have recent postings and hold every word in either part
 // of the index.
-func recentMatches(b *bolt.Bucket, words []string, top uint64) []uint64 {
+func recentMatches(tx *bolt.Tx, words []string, top uint64) []uint64 {
 	var out []uint64
-	c := b.Cursor()
-	prefix := []byte{ixRecent}
-	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); {
-		n := beU64(k[1:9])
-		if n <= top && holdsAll(b, n, words) {
+	recent, main := tx.Bucket(bRecent), tx.Bucket(bIndex)
+	c := recent.Cursor()
+	for k, _ := c.First(); k != nil; {
+		n := beU64(k[:8])
+		if n <= top && holdsAll(recent, main, n, words) {
 			out = append(out, n)
 		}
 		if n == ^uint64(0) {
 			break
 		}
-		k, _ = c.Seek(ix(ixRecent, u64(n+1)))
+		k, _ = c.Seek(u64(n + 1))
 	}
 	slices.Reverse(out)
 	return out
 }
 
-func holdsAll(b *bolt.Bucket, n uint64, words []string) bool {
+func holdsAll(recent, main *bolt.Bucket, n uint64, words []string) bool {
 	for _, w := range words {
 		tok := strPrefix(w)
-		if b.Get(ix(ixRecent, u64(n), tok)) == nil && b.Get(ix(ixWords, tok, u64(^n))) == nil {
+		if recent.Get(key(u64(n), tok)) == nil && main.Get(ix(ixWords, tok, u64(^n))) == nil {
 			return false
 		}
 	}

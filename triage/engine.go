@@ -190,8 +190,11 @@ func New(c config.Config) (*Engine, error) {
 func (e *Engine) Triage(in Input) Decision {
 	var d Decision
 	open := e.Open(in.ReceivedAt)
-	parts := [numParts]string{fold(in.Subject), fold(in.Body), fold(in.Transcript)}
-	rules := e.match.byRule(e.match.match(&parts))
+	m := in.Matches
+	if m == nil {
+		m = e.Match(in)
+	}
+	rules := m.rules
 
 	if !open {
 		d.AfterHours = true
@@ -210,7 +213,13 @@ func (e *Engine) Triage(in Input) Decision {
 			d.addTag(tg.name, "tags/"+tg.name, e.match.why(r.hits))
 		}
 	}
-	e.fields(in, &d)
+	d.Steps = append(d.Steps, m.fields.Steps...)
+	for k, v := range m.fields.Fields {
+		if d.Fields == nil {
+			d.Fields = map[string]string{}
+		}
+		d.Fields[k] = v
+	}
 	final := e.prioritise(in, open, rules, &d)
 
 	if in.NewTicket {
@@ -218,6 +227,24 @@ func (e *Engine) Triage(in Input) Decision {
 		e.setSLA(in.ReceivedAt, final, &d)
 	}
 	return d
+}
+
+// Matches is the part of a triage that reads only the request's text:
+// which rules' terms it holds and which fields it carries. It is the
+// costly part, so a caller that decides inside a write transaction
+// computes it before, with Match, and hands it over in Input.Matches.
+type Matches struct {
+	rules  []ruleHits
+	fields Decision // the steps and values of the extracted fields
+}
+
+// Match reads the text of in (subject, body, transcript) against every
+// rule.
+func (e *Engine) Match(in Input) *Matches {
+	parts := [numParts]string{fold(in.Subject), fold(in.Body), fold(in.Transcript)}
+	m := &Matches{rules: e.match.byRule(e.match.match(&parts))}
+	e.fields(in, &m.fields)
+	return m
 }
 
 // step records a step of the decision.

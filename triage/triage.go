@@ -50,6 +50,9 @@ type Input struct {
 	LastAssigned map[string]string
 	// Priority is the ticket's current priority, or "" for a new ticket.
 	Priority string
+	// Matches, when set, is what Engine.Match found in this same text;
+	// Triage then does not read the text again.
+	Matches *Matches
 }
 
 // Step is one decision of triage, audited on its own.
