@@ -218,6 +218,9 @@ func (t *txn) runFiring(n uint64, f triage.Firing) error {
 			if err := t.notifyStaff(tk, f.Rule, act.Value); err != nil {
 				return err
 			}
+			if err := t.eventBy(actor, n, "notify", "", "staff", act.Value); err != nil {
+				return err
+			}
 		case "breach":
 			if err := t.eventBy(actor, n, "sla_breach", "", act.Value, why); err != nil {
 				return err
@@ -242,13 +245,10 @@ func (t *txn) runFiring(n uint64, f triage.Firing) error {
 	return nil
 }
 
-// notifyStaff queues a staff notification about tk.
+// notifyStaff queues a staff notification about tk. The caller audits it.
 func (t *txn) notifyStaff(tk *Ticket, rule, text string) error {
 	seq, err := t.tx.Bucket(bThread).NextSequence()
 	if err != nil {
-		return err
-	}
-	if err := t.eventBy(Actor{Kind: ActorRule, Name: rule}, tk.Number, "notify", "", "staff", text); err != nil {
 		return err
 	}
 	return t.enqueue(tk.Number, Effect{
@@ -464,28 +464,29 @@ func (t *txn) countOpen(old, tk *Ticket) error {
 	return adjust(after, 1)
 }
 
-// applyDecision applies a triage decision to tk, one audit event per step,
-// each naming the rule that made it.
+// applyDecision applies a triage decision to tk and audits it as one
+// event whose steps each name the rule that made them.
 func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 	if len(dec.Steps) == 0 {
 		return t.applyTriage(tk, dec)
 	}
+	steps := make([]Step, 0, len(dec.Steps))
+	var summary []string
 	for _, s := range dec.Steps {
-		actor := Actor{Kind: ActorRule, Name: s.Rule}
-		before, after, action := "", s.Value, s.What
+		st := Step{What: s.What, After: s.Value, Rule: s.Rule, Why: s.Why}
 		switch {
 		case s.What == "priority":
 			p, err := ParsePriority(s.Value)
 			if err != nil {
 				return fmt.Errorf("triage rule %s: %w", s.Rule, err)
 			}
-			before, tk.Priority = string(tk.Priority), p
+			st.Before, tk.Priority = string(tk.Priority), p
 		case s.What == "category":
-			before, tk.Category = tk.Category, s.Value
+			st.Before, tk.Category = tk.Category, s.Value
 		case s.What == "team":
-			before, tk.Team = tk.Team, s.Value
+			st.Before, tk.Team = tk.Team, s.Value
 		case s.What == "assignee":
-			before, tk.Assignee, action = tk.Assignee, s.Value, "assign"
+			st.What, st.Before, tk.Assignee = "assign", tk.Assignee, s.Value
 			if team, ok := strings.CutPrefix(s.Rule, "teams/"); ok {
 				if err := t.tx.Bucket(bMeta).Put([]byte(keyRoundRobin+team), []byte(s.Value)); err != nil {
 					return err
@@ -500,14 +501,13 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 			if slices.Contains(tk.Tags, tag) || len(tk.Tags) >= maxTags {
 				continue
 			}
-			tk.Tags, after = append(tk.Tags, tag), tag
+			tk.Tags, st.After = append(tk.Tags, tag), tag
 		case strings.HasPrefix(s.What, "field:"):
 			name := strings.TrimPrefix(s.What, "field:")
 			if tk.Fields == nil {
 				tk.Fields = map[string]string{}
 			}
-			before, action = tk.Fields[name], "field"
-			after = name + "=" + s.Value
+			st.What, st.Before, st.After = "field", tk.Fields[name], name+"="+s.Value
 			tk.Fields[name] = s.Value
 		case s.What == "after_hours":
 			tk.AfterHours = true
@@ -515,13 +515,14 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 			if err := t.notifyStaff(tk, s.Rule, s.Why); err != nil {
 				return err
 			}
-			continue // notifyStaff writes its own event
+			st.After = "staff"
 		case s.What == "sla":
 		default:
 			return fmt.Errorf("triage rule %s: unknown step %q", s.Rule, s.What)
 		}
-		if err := t.eventBy(actor, tk.Number, action, before, after, s.Why); err != nil {
-			return err
+		steps = append(steps, st)
+		if st.What == "priority" || st.What == "category" || st.What == "assign" {
+			summary = append(summary, st.What+" "+st.After)
 		}
 	}
 	if !dec.FirstResponseDue.IsZero() {
@@ -533,5 +534,13 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 	if len(dec.Fields) > 0 && tk.Fields == nil {
 		tk.Fields = maps.Clone(dec.Fields)
 	}
-	return nil
+	if len(steps) == 0 {
+		return nil
+	}
+	why := fmt.Sprintf("%d decisions by the triage rules", len(steps))
+	if len(steps) == 1 {
+		why = steps[0].Why
+	}
+	return t.record(Event{Actor: Actor{Kind: ActorRule, Name: "triage"}, Ticket: tk.Number, Action: "triage",
+		After: strings.Join(summary, ", "), Why: why, Steps: steps})
 }

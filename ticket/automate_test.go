@@ -118,10 +118,11 @@ func TestTriageOnIngest(t *testing.T) {
 	if tk.Assignee == "" || tk.FirstResponseDue.IsZero() || tk.ResolutionDue.IsZero() {
 		t.Errorf("not routed or no SLA: assignee %q, due %v / %v", tk.Assignee, tk.FirstResponseDue, tk.ResolutionDue)
 	}
-	if !slices.ContainsFunc(th.Events, func(e Event) bool {
-		return e.Action == "priority" && e.After == "urgent" && e.Actor.Kind == ActorRule && e.Why != ""
-	}) {
-		t.Errorf("no audited urgent priority in %+v", th.Events)
+	tri := eventsOf(th, "triage")
+	if len(tri) != 1 || !slices.ContainsFunc(tri[0].Steps, func(s Step) bool {
+		return s.What == "priority" && s.After == "urgent" && s.Rule == "flags/safety" && s.Why != ""
+	}) || !slices.ContainsFunc(tri[0].Steps, func(s Step) bool { return s.What == "assign" && s.Rule != "" }) {
+		t.Errorf("no audited urgent priority and assignment by their rules in %+v", th.Events)
 	}
 	rows, _ := d.Outbox(RowPending, 10)
 	if !slices.ContainsFunc(rows, func(r OutboxRow) bool { return r.Kind == KindNotifyStaff && r.Ticket == tk.Number }) {

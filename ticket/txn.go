@@ -175,13 +175,18 @@ func (t *txn) event(n uint64, action, before, after, why string) error {
 }
 
 func (t *txn) eventBy(a Actor, n uint64, action, before, after, why string) error {
+	return t.record(Event{Ticket: n, Actor: a, Action: action, Before: before, After: after, Why: why})
+}
+
+// record stores e, numbered and timed, in its ticket's thread.
+func (t *txn) record(e Event) error {
 	b := t.tx.Bucket(bThread)
 	id, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
-	e := Event{ID: id, Ticket: n, At: t.now, Actor: a, Action: action, Before: before, After: after, Why: why}
-	return putJSON(b, threadKey(n, recEvent, id), &e)
+	e.ID, e.At = id, t.now
+	return putJSON(b, threadKey(e.Ticket, recEvent, id), &e)
 }
 
 func beU64(b []byte) uint64 {

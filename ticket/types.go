@@ -212,6 +212,19 @@ type Event struct {
 	Before string    `json:"before,omitempty"`
 	After  string    `json:"after,omitempty"`
 	Why    string    `json:"why,omitempty"`
+	// Steps holds the decisions of a triage event, each with the rule
+	// that made it.
+	Steps []Step `json:"steps,omitempty"`
+}
+
+// Step is one decision within a triage event: what it set, from what to
+// what, the rule that decided, and why.
+type Step struct {
+	What   string `json:"what"` // priority, category, team, assign, tag, field, after_hours, notify, sla
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	Rule   string `json:"rule"`
+	Why    string `json:"why,omitempty"`
 }
 
 // Thread is a ticket with its contact, messages and audit events, as the
