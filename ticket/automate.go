@@ -471,7 +471,6 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 		return t.applyTriage(tk, dec)
 	}
 	steps := make([]Step, 0, len(dec.Steps))
-	var summary []string
 	for _, s := range dec.Steps {
 		st := Step{What: s.What, After: s.Value, Rule: s.Rule, Why: s.Why}
 		switch {
@@ -521,9 +520,6 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 			return fmt.Errorf("triage rule %s: unknown step %q", s.Rule, s.What)
 		}
 		steps = append(steps, st)
-		if st.What == "priority" || st.What == "category" || st.What == "assign" {
-			summary = append(summary, st.What+" "+st.After)
-		}
 	}
 	if !dec.FirstResponseDue.IsZero() {
 		tk.FirstResponseDue = dec.FirstResponseDue.UTC()
@@ -536,6 +532,12 @@ func (t *txn) applyDecision(tk *Ticket, dec triage.Decision) error {
 	}
 	if len(steps) == 0 {
 		return nil
+	}
+	var summary []string
+	for _, f := range [][2]string{{"priority", string(tk.Priority)}, {"category", tk.Category}, {"assigned", tk.Assignee}} {
+		if f[1] != "" {
+			summary = append(summary, f[0]+" "+f[1])
+		}
 	}
 	why := fmt.Sprintf("%d decisions by the triage rules", len(steps))
 	if len(steps) == 1 {
