@@ -4,29 +4,14 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/counterdesk/counterdesk/triage"
 )
 
 // Fold returns s in the form the search index keeps: lower case, accents
 // removed ("Ação" -> "acao"), and the Turkish dotted and dotless i both
-// folded to "i", so that a search finds a word however it was typed.
-func Fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue // combining mark: the accent of the letter before
-		case r == 'İ' || r == 'ı' || r == 'I':
-			b.WriteRune('i')
-		case r == 'ß':
-			b.WriteString("ss")
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
-}
+// folded to "i". It is the triage rules' folding, so that a keyword matches
+// a request as a search for it would.
+func Fold(s string) string { return triage.Fold(s) }
 
 // maxTokenBytes bounds one token; longer runs of letters are cut.
 const maxTokenBytes = 48

@@ -241,7 +241,7 @@ type Matches struct {
 // Match reads the text of in (subject, body, transcript) against every
 // rule.
 func (e *Engine) Match(in Input) *Matches {
-	parts := [numParts]string{fold(in.Subject), fold(in.Body), fold(in.Transcript)}
+	parts := [numParts]string{Fold(in.Subject), Fold(in.Body), Fold(in.Transcript)}
 	m := &Matches{rules: e.match.byRule(e.match.match(&parts))}
 	e.fields(in, &m.fields)
 	return m

@@ -7,11 +7,11 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// fold returns s as rules compare it: lower case, accents removed ("Ação"
-// -> "acao"), the Turkish dotted and dotless i both read as "i", and "ß" as
-// "ss". It folds as the ticket package's search index does, so a keyword
-// matches a request as a search for it would.
-func fold(s string) string {
+// Fold returns s as rules and the search index compare it: lower case,
+// accents removed ("Ação" -> "acao"), the Turkish dotted and dotless i both
+// read as "i", and "ß" as "ss". The ticket package's search index folds
+// with it too, so a keyword matches a request as a search for it would.
+func Fold(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -71,7 +71,7 @@ func eachWord(s string, f func(start, end int)) {
 
 // words returns the words of the folded form of s.
 func words(s string) []string {
-	f := fold(s)
+	f := Fold(s)
 	var out []string
 	eachWord(f, func(start, end int) { out = append(out, f[start:end]) })
 	return out

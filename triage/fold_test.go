@@ -21,8 +21,8 @@ func TestFold(t *testing.T) {
 		{"e\u0301", "e"}, // already decomposed
 	}
 	for _, tt := range tests {
-		if got := fold(tt.in); got != tt.want {
-			t.Errorf("fold(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Fold(tt.in); got != tt.want {
+			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
