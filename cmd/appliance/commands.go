@@ -87,18 +87,28 @@ func cmdToken(args []string, stdout io.Writer, environ []string) error {
 	return usageError("usage: appliance token create NAME --role admin|agent | token list | token revoke NAME")
 }
 
-func cmdBackup(args []string, stdout io.Writer, environ []string) error {
-	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+// dirArgs parses the flags of a command that takes one folder, such as
+// backup and restore.
+func dirArgs(name string, args []string) (common, string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var c common
 	c.register(fs, false)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
-		return err
+		return c, "", err
 	}
 	if len(pos) != 1 {
-		return usageError("usage: appliance backup DIR")
+		return c, "", usageError("usage: appliance " + name + " DIR")
 	}
-	dir, err := filepath.Abs(pos[0])
+	return c, pos[0], nil
+}
+
+func cmdBackup(args []string, stdout io.Writer, environ []string) error {
+	c, dir, err := dirArgs("backup", args)
+	if err != nil {
+		return err
+	}
+	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
@@ -111,21 +121,15 @@ func cmdBackup(args []string, stdout io.Writer, environ []string) error {
 }
 
 func cmdRestore(args []string, stdout io.Writer, environ []string) error {
-	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
-	var c common
-	c.register(fs, false)
-	pos, err := parseFlags(fs, args)
+	c, dir, err := dirArgs("restore", args)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError("usage: appliance restore DIR")
 	}
 	cfg, err := c.load(environ)
 	if err != nil {
 		return err
 	}
-	m, err := ticket.Restore(pos[0], cfg.Store.DataDir)
+	m, err := ticket.Restore(dir, cfg.Store.DataDir)
 	if err != nil {
 		return err
 	}
