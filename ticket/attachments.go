@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -81,4 +82,44 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// orphanAge is how old a file no transaction refers to must be before it
+// is removed; younger ones may belong to a transaction still running.
+const orphanAge = time.Hour
+
+// sweepAttachments removes attachment files that no committed transaction
+// refers to: those written for a change that then failed (a rejected
+// status, a full outbox, a crash before the commit). It returns how many it
+// removed.
+func (d *Desk) sweepAttachments() (int, error) {
+	root := filepath.Join(d.dir, AttachmentsDir)
+	cutoff := d.opts.Now().Add(-orphanAge)
+	removed := 0
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			return err
+		}
+		id := e.Name()
+		var known bool
+		if err := d.db.View(func(tx *bolt.Tx) error {
+			known = tx.Bucket(bAttachments).Get([]byte(id)) != nil
+			return nil
+		}); err != nil {
+			return err
+		}
+		if known {
+			return nil
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		removed++
+		return nil
+	})
+	return removed, err
 }

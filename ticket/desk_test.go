@@ -542,3 +542,31 @@ func TestThreadingSkipsClosedAndFollowsMerges(t *testing.T) {
 		t.Errorf("message to a merged ticket's contact joined #%d, want #%d", r.Ticket, a.Ticket)
 	}
 }
+
+func TestOrphanAttachmentsAreSwept(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	d := openDesk(t, Options{Now: clk.Now})
+	kept := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "1", From: From{Email: "a@example.com"}, Body: "x",
+		Attachments: []NewAttachment{{Name: "photo.jpg", Data: []byte("kept")}}})
+	// A reply whose status change is refused leaves its file behind.
+	if _, err := d.SetStatus(context.Background(), Staff("ana"), kept.Ticket, StatusClosed, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.Reply(context.Background(), Staff("ana"), kept.Ticket, Reply{Body: "see photo", Status: StatusResolved,
+		Attachments: []NewAttachment{{Name: "orphan.jpg", Data: []byte("orphan")}}})
+	var te *TransitionError
+	if !errors.As(err, &te) {
+		t.Fatalf("reply on a closed ticket: %v", err)
+	}
+	if n, _ := d.sweepAttachments(); n != 0 {
+		t.Errorf("swept %d young files", n)
+	}
+	clk.Add(2 * time.Hour)
+	if n, err := d.sweepAttachments(); n != 1 || err != nil {
+		t.Errorf("swept %d files, %v; want the one orphan", n, err)
+	}
+	th, _ := d.Thread(kept.Ticket)
+	if _, path, err := d.Attachment(th.Messages[0].Attachments[0].ID); err != nil || string(readFile(t, path)) != "kept" {
+		t.Errorf("the referenced file is gone: %v", err)
+	}
+}

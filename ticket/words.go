@@ -109,6 +109,13 @@ func (w *wordIndex) added(n int) {
 func (d *Desk) mergeWords() {
 	w := &d.words
 	defer w.done.Done()
+	// Once per start, clear away attachment files of changes that never
+	// committed.
+	if n, err := d.sweepAttachments(); err != nil {
+		d.log.Warn("attachment sweep", "err", err)
+	} else if n > 0 {
+		d.log.Info("removed attachment files no ticket refers to", "files", n)
+	}
 	tick := time.NewTicker(mergeEvery)
 	defer tick.Stop()
 	for {
