@@ -205,3 +205,60 @@ func TestOpenCountsFollowAssignment(t *testing.T) {
 		t.Errorf("after delete: %v", counts)
 	}
 }
+
+// TestEventRuleRepliesAndPages: a rule on new SMS after hours answers the
+// customer through the outbox and pages staff, each action audited with the
+// rule's name; during opening hours it stays quiet.
+func TestEventRuleRepliesAndPages(t *testing.T) {
+	engine := shopEngine(t, func(c *config.Config) {
+		c.Automations = append(c.Automations, config.Automation{
+			Name: "after-hours sms",
+			When: "created",
+			If:   config.Conditions{Channel: []string{"sms"}, BusinessHours: "closed"},
+			Then: []config.Action{
+				{Action: "reply", Value: "Thanks, we are closed now; we answer {number} when we open."},
+				{Action: "notify", Value: "SMS {number} arrived after hours"},
+			},
+		})
+	})
+	sunday := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	clk := &clock{now: sunday}
+	d := openDesk(t, Options{Now: clk.Now, Triager: engine, Automator: engine})
+	r := mustIngest(t, d, Inbound{Channel: ChannelSMS, SourceKey: "night", At: sunday, From: From{Phone: "+447700900123"}, Body: "is the shop open tomorrow?"})
+	th, _ := d.Thread(r.Ticket)
+	var reply *Message
+	for i, m := range th.Messages {
+		if m.Direction == Outgoing {
+			reply = &th.Messages[i]
+		}
+	}
+	if reply == nil || !strings.Contains(reply.Body, "we are closed") || reply.Author != "after-hours sms" {
+		t.Fatalf("no automatic reply by the rule in %+v", th.Messages)
+	}
+	if !strings.Contains(reply.Body, "1001") || strings.Contains(reply.Body, "{number}") {
+		t.Errorf("placeholder not filled: %q", reply.Body)
+	}
+	if !th.Ticket.FirstResponseAt.IsZero() || !th.Ticket.LastOutboundAt.IsZero() {
+		t.Error("an automatic reply counted as the staff's first response")
+	}
+	rows, _ := d.Outbox(RowPending, 10)
+	kinds := map[string]int{}
+	for _, row := range rows {
+		kinds[row.Kind]++
+	}
+	if kinds[DeliverKind(RouteSMS)] != 1 || kinds[KindNotifyStaff] != 1 {
+		t.Errorf("outbox kinds = %v, want one SMS delivery and one staff page", kinds)
+	}
+	for _, action := range []string{"reply", "notify"} {
+		evs := eventsOf(th, action)
+		if len(evs) != 1 || evs[0].Actor != (Actor{Kind: ActorRule, Name: "after-hours sms"}) {
+			t.Errorf("%s events = %+v, want one by the rule", action, evs)
+		}
+	}
+
+	clk.now = tuesdayMorning
+	r2 := mustIngest(t, d, Inbound{Channel: ChannelSMS, SourceKey: "day", At: tuesdayMorning, From: From{Phone: "+447700900999"}, Body: "hello"})
+	if th2, _ := d.Thread(r2.Ticket); len(th2.Messages) != 1 {
+		t.Errorf("the rule fired during opening hours: %d messages", len(th2.Messages))
+	}
+}
