@@ -15,6 +15,8 @@ type Filter struct {
 	Assignee   string
 	Unassigned bool // only tickets with no assignee
 	Tag        string
+	Category   string // a triage category, such as "warranty"
+	Team       string
 	ContactID  uint64
 	// Query is full-text: every word must appear in the ticket's subject,
 	// messages or contact.
@@ -145,6 +147,8 @@ func (f *Filter) match(tk *Ticket) bool {
 		f.Priority != "" && tk.Priority != f.Priority,
 		f.Assignee != "" && tk.Assignee != f.Assignee,
 		f.Unassigned && tk.Assignee != "",
+		f.Category != "" && tk.Category != f.Category,
+		f.Team != "" && tk.Team != f.Team,
 		f.ContactID != 0 && tk.ContactID != f.ContactID:
 		return false
 	}

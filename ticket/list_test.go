@@ -199,3 +199,19 @@ func TestSearchAcrossBothWordIndexParts(t *testing.T) {
 		t.Errorf("case 17: got %v", got)
 	}
 }
+
+func TestListByCategoryAndTeam(t *testing.T) {
+	d := openDesk(t, Options{Triager: fixedTriage{}})
+	mustIngest(t, d, sms("a", "+447700900123", "battery"))
+	mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "b", From: From{Email: "b@example.com"}, Body: "x", NewTicket: true})
+	p, err := d.List(Filter{Category: "troubleshooting"})
+	if err != nil || len(p.Tickets) != 2 {
+		t.Fatalf("category filter = %d tickets, %v", len(p.Tickets), err)
+	}
+	if p, _ := d.List(Filter{Category: "warranty"}); len(p.Tickets) != 0 {
+		t.Errorf("warranty = %d tickets", len(p.Tickets))
+	}
+	if p, _ := d.List(Filter{Team: "workshop"}); len(p.Tickets) != 0 {
+		t.Errorf("team workshop = %d tickets", len(p.Tickets))
+	}
+}

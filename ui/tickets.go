@@ -233,7 +233,7 @@ type listResponse struct {
 
 // listTickets lists tickets, newest change first, a page at a time.
 func (s *Server) listTickets(c *fiber.Ctx) error {
-	q, err := queryParams(c, "status", "channel", "priority", "assignee", "tag", "contact", "q", "deleted", "limit", "cursor")
+	q, err := queryParams(c, "status", "channel", "priority", "assignee", "tag", "category", "team", "contact", "q", "deleted", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -290,6 +290,12 @@ func parseFilter(q map[string]string) (ticket.Filter, error) {
 		default:
 			f.Assignee = v
 		}
+	}
+	if v, ok := q["category"]; ok {
+		f.Category = v
+	}
+	if v, ok := q["team"]; ok {
+		f.Team = v
 	}
 	if v, ok := q["tag"]; ok {
 		if v == "" {
