@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -280,6 +281,62 @@ func (t *txn) timerKeys(tk *Ticket) [][]byte {
 	return [][]byte{ix(ixDue, timeKey(first), u64(tk.Number))}
 }
 
+// versioned is an Automator that names the version of the settings its
+// due times depend on; triage.Engine is one.
+type versioned interface {
+	TimersVersion() string
+}
+
+var keyTimersVersion = []byte("timers_version")
+
+// rescheduleIfRulesChanged makes every ticket's schedule entry again when
+// the rules that due times depend on changed since the last start. It
+// reads every ticket, once, only then.
+func (d *Desk) rescheduleIfRulesChanged() error {
+	v, ok := d.opts.Automator.(versioned)
+	if !ok {
+		return nil
+	}
+	version := []byte(v.TimersVersion())
+	return d.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if bytes.Equal(meta.Get(keyTimersVersion), version) {
+			return nil
+		}
+		t := &txn{tx: tx, d: d, now: d.opts.Now().UTC()}
+		idx := tx.Bucket(bIndex)
+		var stale [][]byte
+		c := idx.Cursor()
+		for k, _ := c.Seek([]byte{ixDue}); k != nil && k[0] == ixDue; k, _ = c.Next() {
+			stale = append(stale, slices.Clone(k))
+		}
+		for _, k := range stale {
+			if err := idx.Delete(k); err != nil {
+				return err
+			}
+		}
+		n := 0
+		err := tx.Bucket(bTickets).ForEach(func(_, v []byte) error {
+			var tk Ticket
+			if err := jsonUnmarshal(v, &tk); err != nil {
+				return err
+			}
+			for _, k := range t.timerKeys(&tk) {
+				n++
+				if err := idx.Put(k, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		d.log.Info("time rules changed: schedules made again", "entries", n, "replaced", len(stale))
+		return meta.Put(keyTimersVersion, version)
+	})
+}
+
 // RunDue fires the time rules due at now: each is checked again, run, and
 // marked as fired on its ticket in one transaction, so that it never fires
 // twice, across restarts too. It returns how many rules ran.
@@ -321,6 +378,14 @@ func (d *Desk) RunDue(now time.Time) (int, error) {
 				}
 				rule, ok := earliestDue(a.Timers(facts(tk)), tk.Fired, t.now)
 				if !ok {
+					// Nothing more is due. The entry taken may have been
+					// made under other rules (the config changed): put
+					// back the one today's rules give.
+					for _, k := range t.timerKeys(tk) {
+						if err := t.tx.Bucket(bIndex).Put(k, nil); err != nil {
+							return err
+						}
+					}
 					return nil
 				}
 				f, fire := a.Due(rule, facts(tk), t.now)

@@ -262,3 +262,36 @@ func TestEventRuleRepliesAndPages(t *testing.T) {
 		t.Errorf("the rule fired during opening hours: %d messages", len(th2.Messages))
 	}
 }
+
+// TestChangedRulesReschedule: when the owner shortens a time rule, tickets
+// already waiting follow the new rule after the restart.
+func TestChangedRulesReschedule(t *testing.T) {
+	clk := &clock{now: tuesdayMorning}
+	dir := t.TempDir()
+	week := shopEngine(t, nil)
+	d, err := Open(dir, Options{Now: clk.Now, Triager: week, Automator: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustIngest(t, d, sms("a", "+447700900123", "where is my order"))
+	// A staff reply ends the first-response target; what is left to come
+	// due is the resolution target (72 h) and the pending rule (7 days).
+	if _, err := d.Reply(context.Background(), Staff("ana"), r.Ticket, Reply{Body: "Which order number?", Status: StatusPending}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	day := shopEngine(t, func(c *config.Config) { c.Automations[0].After = config.Duration{Duration: 24 * time.Hour} })
+	d, err = Open(dir, Options{Now: clk.Now, Triager: day, Automator: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	clk.Add(25 * time.Hour)
+	if _, err := d.RunDue(clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := d.Get(r.Ticket); tk.Status != StatusClosed {
+		t.Errorf("after a day under the one-day rule the ticket is %s, want closed", tk.Status)
+	}
+}

@@ -63,6 +63,11 @@ func (t *txn) indexWords(n uint64, texts ...string) error {
 }
 
 func (d *Desk) startWordIndex() error {
+	if d.opts.Automator != nil {
+		if err := d.rescheduleIfRulesChanged(); err != nil {
+			return fmt.Errorf("time rules: %w", err)
+		}
+	}
 	w := &d.words
 	w.kick = make(chan struct{}, 1)
 	w.stop = make(chan struct{})

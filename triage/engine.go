@@ -1,6 +1,9 @@
 package triage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -15,6 +18,7 @@ import (
 // priority, routing, opening hours, SLA and automations. It is not changed
 // after [New], so it is safe for concurrent use.
 type Engine struct {
+	timersVersion   string
 	shop            string
 	hours           schedule
 	afterHoursReply string
@@ -85,6 +89,7 @@ func New(c config.Config) (*Engine, error) {
 	}
 	t := c.Triage
 	e := &Engine{
+		timersVersion:   timersVersion(c),
 		shop:            c.Shop.Name,
 		hours:           hours,
 		afterHoursReply: c.Hours.AfterHoursReply,
@@ -459,4 +464,24 @@ func (e *Engine) due(t time.Time, d time.Duration) time.Time {
 		return e.hours.add(t, d)
 	}
 	return t.Add(d)
+}
+
+// TimersVersion names the settings the due times of time rules depend on
+// (time zone, opening hours, SLA targets, automations). When it changes
+// between two starts, schedules made under the old settings are wrong and
+// the ticket package makes them again.
+func (e *Engine) TimersVersion() string { return e.timersVersion }
+
+func timersVersion(c config.Config) string {
+	data, err := json.Marshal(struct {
+		Zone        string
+		Hours       config.Hours
+		SLA         config.SLA
+		Automations []config.Automation
+	}{c.Shop.TimeZone, c.Hours, c.SLA, c.Automations})
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
 }
