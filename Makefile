@@ -44,6 +44,7 @@ FUZZ_TARGETS := \
 	./config:FuzzParse \
 	./ticket:FuzzIngest \
 	./ticket:FuzzTokens \
+	./modem:FuzzLineReader \
 	./triage:FuzzTriage \
 	./triage:FuzzNew \
 	./triage:FuzzPrefilter \
