@@ -45,6 +45,7 @@ FUZZ_TARGETS := \
 	./ticket:FuzzIngest \
 	./ticket:FuzzTokens \
 	./modem:FuzzLineReader \
+	./modem:FuzzParsers \
 	./triage:FuzzTriage \
 	./triage:FuzzNew \
 	./triage:FuzzPrefilter \
