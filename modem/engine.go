@@ -166,8 +166,17 @@ func (e *Engine) Command(ctx context.Context, cmd string, timeout time.Duration)
 	if err := e.write(cmd + "\r"); err != nil {
 		return nil, err
 	}
-	lines, _, err := e.collect(ctx, c, cmd, timeout, false)
+	lines, _, err := e.collect(ctx, c, redact(cmd), timeout, false)
 	return lines, err
+}
+
+// redact hides secrets in a command before it appears in an error or a
+// log: the SIM PIN of AT+CPIN.
+func redact(cmd string) string {
+	if strings.HasPrefix(strings.ToUpper(cmd), "AT+CPIN=") {
+		return "AT+CPIN=<pin>"
+	}
+	return cmd
 }
 
 // SendPDU sends one SMS in PDU mode (TS 27.005 section 3.5.1): AT+CMGS
