@@ -46,6 +46,7 @@ FUZZ_TARGETS := \
 	./ticket:FuzzTokens \
 	./modem:FuzzLineReader \
 	./modem:FuzzParsers \
+	./telephony/media:FuzzReadWAV \
 	./triage:FuzzTriage \
 	./triage:FuzzNew \
 	./triage:FuzzPrefilter \
