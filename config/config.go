@@ -16,9 +16,35 @@ type Config struct {
 	Hours  Hours  `toml:"hours"`
 	Triage Triage `toml:"triage"`
 	SLA    SLA    `toml:"sla"`
+	Modem  Modem  `toml:"modem"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
+}
+
+// Modem configures the GSM USB modem that reads and sends the shop's SMS.
+type Modem struct {
+	// Device is the modem's serial port: "auto" for the first known modem
+	// under /dev/serial/by-id, "off" for none, or a path.
+	Device string `toml:"device"`
+	// Baud is the line speed; USB modems ignore it, UART boards need it.
+	Baud int `toml:"baud"`
+	// PIN is the SIM's PIN, or "" for a SIM without one.
+	PIN string `toml:"pin"`
+	// Storage is where the modem keeps messages: "SM" (SIM), "ME" (modem)
+	// or "MT" (both).
+	Storage string `toml:"storage"`
+	// OwnNumber is the shop's mobile number, so that messages from it are
+	// never answered.
+	OwnNumber string `toml:"own_number"`
+	// RejectCallsAfterRings hangs up a call to the modem's number after so
+	// many rings; 0 lets it ring.
+	RejectCallsAfterRings int `toml:"reject_calls_after_rings"`
+	// SendRatePerMinute bounds the SMS the modem sends in a minute.
+	SendRatePerMinute int `toml:"send_rate_per_minute"`
+	// PartsMaxAge is how long a long message waits for its missing parts
+	// before it becomes a ticket with what arrived.
+	PartsMaxAge Duration `toml:"parts_max_age"`
 }
 
 // Shop describes the shop the appliance serves.
@@ -120,6 +146,13 @@ func Default() Config {
 			MaxBodyBytes: 1 << 20,
 			ReadTimeout:  Duration{30 * time.Second},
 			WriteTimeout: Duration{60 * time.Second},
+		},
+		Modem: Modem{
+			Device:            "auto",
+			Baud:              115200,
+			Storage:           "SM",
+			SendRatePerMinute: 6,
+			PartsMaxAge:       Duration{24 * time.Hour},
 		},
 		Log: Log{
 			Level:  "info",

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,18 @@ func (c Config) validate() []Problem {
 	between(&v, "http.max_body_bytes", c.HTTP.MaxBodyBytes, 1024, 1<<30)
 	v.check("http.read_timeout", c.HTTP.ReadTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.ReadTimeout)
 	v.check("http.write_timeout", c.HTTP.WriteTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.WriteTimeout)
+
+	v.check("modem.device", c.Modem.Device == "auto" || c.Modem.Device == "off" || strings.HasPrefix(c.Modem.Device, "/"),
+		`must be "auto", "off" or the path of a serial port such as "/dev/ttyUSB2", not %q`, c.Modem.Device)
+	v.check("modem.baud", slices.Contains([]int{9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}, c.Modem.Baud),
+		"must be a standard serial speed such as 115200, not %d", c.Modem.Baud)
+	v.check("modem.pin", c.Modem.PIN == "" || isDigits(c.Modem.PIN, 4, 8), "must be empty or 4 to 8 digits")
+	v.oneOf("modem.storage", c.Modem.Storage, "SM", "ME", "MT")
+	v.check("modem.own_number", c.Modem.OwnNumber == "" || isDigits(strings.TrimPrefix(c.Modem.OwnNumber, "+"), 3, 15),
+		"must be empty or a phone number such as \"+447700900123\", not %q", c.Modem.OwnNumber)
+	between(&v, "modem.reject_calls_after_rings", c.Modem.RejectCallsAfterRings, 0, 30)
+	between(&v, "modem.send_rate_per_minute", c.Modem.SendRatePerMinute, 1, 60)
+	between(&v, "modem.parts_max_age", c.Modem.PartsMaxAge.Duration, time.Minute, 7*24*time.Hour)
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
@@ -121,4 +134,17 @@ func (v *validator) listen(key, addr string) {
 // isRegion reports whether s is two upper-case ASCII letters.
 func isRegion(s string) bool {
 	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
+
+// isDigits reports whether s is between min and max decimal digits.
+func isDigits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -332,7 +332,9 @@ func (d *Desk) rescheduleIfRulesChanged() error {
 		if err != nil {
 			return err
 		}
-		d.log.Info("time rules changed: schedules made again", "entries", n, "replaced", len(stale))
+		if meta.Get(keyTimersVersion) != nil {
+			d.log.Info("time rules changed: schedules made again", "entries", n, "replaced", len(stale))
+		}
 		return meta.Put(keyTimersVersion, version)
 	})
 }
