@@ -46,6 +46,8 @@ FUZZ_TARGETS := \
 	./ticket:FuzzTokens \
 	./modem:FuzzLineReader \
 	./modem:FuzzParsers \
+	./modem/pdu:FuzzDecode \
+	./modem/pdu:FuzzEncodeSubmit \
 	./telephony/media:FuzzReadWAV \
 	./triage:FuzzTriage \
 	./triage:FuzzNew \

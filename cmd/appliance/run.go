@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	stdsync "sync"
 	"time"
 
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
+	"github.com/counterdesk/counterdesk/modem"
 	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/counterdesk/counterdesk/triage"
 	"github.com/counterdesk/counterdesk/ui"
@@ -56,6 +58,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return err
 	}
+	users, err := auth.NewUsers(desk.DB(), auth.UsersOptions{})
+	if err != nil {
+		return err
+	}
+	var categories []string
+	for _, c := range cfg.Triage.Categories {
+		categories = append(categories, c.Name)
+	}
 	reg := health.New()
 	reportStore(desk, reg)
 
@@ -72,6 +82,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		WriteTimeout: cfg.HTTP.WriteTimeout.Duration,
 		Logger:       log.With("subsystem", "http"),
 		Version:      Version(),
+		Users:        users,
+		ShopName:     cfg.Shop.Name,
+		Categories:   categories,
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -83,6 +96,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	}
 	defer ctl.Close()
 
+	// Channels run until the appliance stops; each reports its own health.
+	channels, stopChannels := context.WithCancel(ctx)
+	var wg stdsync.WaitGroup
+	defer func() {
+		stopChannels()
+		wg.Wait()
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runModem(channels, cfg, desk, reg, log.With("subsystem", "modem"))
+	}()
+
 	count, _ := desk.Count()
 	log.Info("counterdesk ready",
 		"version", Version(),
@@ -91,6 +117,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		"database", filepath.Join(dataDir, ticket.DBFile),
 		"config", configName(c.configPath),
 		"tickets", count,
+		"modem", cfg.Modem.Device,
 		"startup", time.Since(start).Round(time.Millisecond))
 
 	tick := time.NewTicker(healthEvery)
@@ -194,3 +221,22 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 }
 
 var errNotRunning = errors.New("the appliance is not running")
+
+// runModem keeps the GSM modem going until ctx ends.
+func runModem(ctx context.Context, cfg config.Config, desk *ticket.Desk, reg *health.Registry, log *slog.Logger) {
+	svc := &modem.Service{
+		Config: modem.Config{
+			Device:           cfg.Modem.Device,
+			Baud:             cfg.Modem.Baud,
+			PIN:              cfg.Modem.PIN,
+			Storage:          cfg.Modem.Storage,
+			RejectAfterRings: cfg.Modem.RejectCallsAfterRings,
+		},
+		Receiver: &modem.Receiver{Desk: desk, DB: desk.DB(), PartsMaxAge: cfg.Modem.PartsMaxAge.Duration, Log: log},
+		Health:   reg,
+		Log:      log,
+	}
+	if err := svc.Run(ctx); err != nil {
+		log.Error("modem stopped", "err", err)
+	}
+}
