@@ -58,14 +58,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return err
 	}
-	users, err := auth.NewUsers(desk.DB(), auth.UsersOptions{})
-	if err != nil {
-		return err
-	}
-	var categories []string
-	for _, c := range cfg.Triage.Categories {
-		categories = append(categories, c.Name)
-	}
 	reg := health.New()
 	reportStore(desk, reg)
 
@@ -82,9 +74,6 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		WriteTimeout: cfg.HTTP.WriteTimeout.Duration,
 		Logger:       log.With("subsystem", "http"),
 		Version:      Version(),
-		Users:        users,
-		ShopName:     cfg.Shop.Name,
-		Categories:   categories,
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
