@@ -35,8 +35,10 @@ type Receiver struct {
 	// PartsMaxAge is how long to wait for missing parts before the
 	// message becomes a ticket with what arrived, flagged incomplete.
 	PartsMaxAge time.Duration
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Reports takes the status reports of messages the desk sent.
+	Reports func(ctx context.Context, m *pdu.Message) error
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // DefaultPartsMaxAge is how long a concatenated message may wait for its
@@ -105,7 +107,9 @@ func (r *Receiver) Receive(ctx context.Context, pduHex string) error {
 	switch m.Type {
 	case pdu.Deliver:
 	case pdu.StatusReport:
-		r.log().Info("status report received", "reference", m.Reference, "status", m.Status, "recipient", m.Address)
+		if r.Reports != nil {
+			return r.Reports(ctx, m)
+		}
 		return nil
 	default:
 		r.log().Info("stored message is not one received; left to the sending side", "type", m.Type.String())

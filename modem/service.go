@@ -44,8 +44,10 @@ type Config struct {
 type Service struct {
 	Config   Config
 	Receiver *Receiver
-	Health   *health.Registry
-	Log      *slog.Logger
+	// Sender sends the desk's SMS while the modem is up; nil sends none.
+	Sender *Sender
+	Health *health.Registry
+	Log    *slog.Logger
 	// Open opens the port; nil opens Config.Device with tarm/serial.
 	Open func() (io.ReadWriteCloser, error)
 }
@@ -132,6 +134,20 @@ func (s *Service) session(ctx context.Context) error {
 		s.log().Info("messages taken in", "count", n)
 	}
 	s.checkHealth(ctx, e)
+	if s.Sender != nil {
+		sendCtx, stopSending := context.WithCancel(ctx)
+		sending := make(chan struct{})
+		go func() {
+			defer close(sending)
+			if err := s.Sender.Run(sendCtx, e); err != nil {
+				s.log().Error("sending SMS stopped", "err", err)
+			}
+		}()
+		defer func() {
+			stopSending()
+			<-sending
+		}()
+	}
 
 	every := s.Config.HealthEvery
 	if every <= 0 {
