@@ -19,11 +19,15 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/appliance ./cmd/appliance
 
-# deps installs the tools the tests drive. The Go modules come through the
-# module proxy on first build.
+# deps installs the tools the tests drive: Debian's chromium for the
+# browser tests of the staff pages. The Go modules come through the module
+# proxy on first build.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed"; exit 1; }
 	$(GO) mod download
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
 
 check: deps vet race fuzz
 

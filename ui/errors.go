@@ -82,6 +82,7 @@ func asBadRequest(err error) error {
 func (s *Server) classify(c *fiber.Ctx, err error) *apiError {
 	var (
 		ae  *apiError
+		pe  *pageError
 		fe  *fiber.Error
 		te  *ticket.TransitionError
 		fld *ticket.FieldError
@@ -89,6 +90,8 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &pe):
+		return &apiError{Status: pe.Status, Code: codeOf(pe.Status), Message: pe.Message, Err: err}
 	case errors.As(err, &fe):
 		return s.fromFiber(c, fe)
 	case errors.As(err, &te):
@@ -167,8 +170,35 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		// A limit was reached: say so (invariant 7: limits are visible).
 		s.log.Warn("http: request over a limit", "method", c.Method(), "path", c.Path(), "status", e.Status, "detail", e.Message)
 	}
+	if s.pages != nil && wantsHTML(c) {
+		return s.renderError(c, e)
+	}
 	// Headers set before the error still stand; the body goes.
 	setSecurityHeaders(c)
 	c.Response().ResetBody()
 	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}
+
+// codeOf is the API error code of an HTTP status.
+func codeOf(status int) string {
+	switch status {
+	case fiber.StatusUnauthorized:
+		return codeUnauthorized
+	case fiber.StatusForbidden:
+		return codeForbidden
+	case fiber.StatusNotFound:
+		return codeNotFound
+	case fiber.StatusConflict:
+		return codeConflict
+	case fiber.StatusRequestEntityTooLarge:
+		return codeTooLarge
+	case fiber.StatusUnprocessableEntity:
+		return codeInvalid
+	case fiber.StatusServiceUnavailable:
+		return codeUnavailable
+	}
+	if status >= 500 {
+		return codeInternal
+	}
+	return codeBadRequest
 }

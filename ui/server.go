@@ -1,15 +1,19 @@
-// Package ui is the appliance's HTTP face. This part is the JSON API under
-// /api/v1, the programmatic face of the ticket Desk, and /healthz.
+// Package ui is the appliance's HTTP face: the JSON API under /api/v1,
+// the programmatic face of the ticket Desk; /healthz; the staff pages
+// (login, the ticket list with its live feed, the ticket page); and the
+// public counter form.
 package ui
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/counterdesk/counterdesk/health"
@@ -43,6 +47,32 @@ type Options struct {
 	Logger       *slog.Logger
 	// Version is reported by /healthz.
 	Version string
+
+	// Users holds the staff accounts and sessions. Without it the staff
+	// pages and the counter form are not served, only the API.
+	Users *auth.Users
+	// ShopName is shown in the pages' header.
+	ShopName string
+	// Categories are offered on the counter form; without them the
+	// category is free text.
+	Categories []string
+	// MaxPhotoBytes bounds the photo sent with the counter form.
+	MaxPhotoBytes int64
+	// CounterMinFill is the least time between handing out the counter
+	// form and taking it back; a faster answer is a bot's.
+	CounterMinFill time.Duration
+	// CounterRate bounds the counter requests of one client address per
+	// CounterWindow.
+	CounterRate   int
+	CounterWindow time.Duration
+	// LoginMaxFailures failed logins of one user name lock it out for
+	// LoginLockout; a client address gets four times as many.
+	LoginMaxFailures int
+	LoginLockout     time.Duration
+	// MaxStreams bounds the live feeds (/events) open at once.
+	MaxStreams int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -61,15 +91,51 @@ func (o Options) withDefaults() Options {
 	if o.Health == nil {
 		o.Health = health.New()
 	}
+	if o.MaxPhotoBytes <= 0 {
+		o.MaxPhotoBytes = DefaultMaxPhotoBytes
+	}
+	if o.CounterMinFill == 0 {
+		o.CounterMinFill = DefaultCounterMinFill
+	}
+	if o.CounterRate <= 0 {
+		o.CounterRate = DefaultCounterRate
+	}
+	if o.CounterWindow <= 0 {
+		o.CounterWindow = DefaultCounterWindow
+	}
+	if o.LoginMaxFailures <= 0 {
+		o.LoginMaxFailures = DefaultLoginMaxFailures
+	}
+	if o.LoginLockout <= 0 {
+		o.LoginLockout = DefaultLoginLockout
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.ShopName == "" {
+		o.ShopName = "counterdesk"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
-// Server serves the JSON API.
+// Server serves the JSON API, the staff pages and the counter form.
 type Server struct {
 	app  *fiber.App
 	desk *ticket.Desk
 	opts Options
 	log  *slog.Logger
+
+	pages      templates
+	formKey    []byte        // signs the counter form's time stamps
+	loginUsers *auth.Limiter // failed logins per user name
+	loginIPs   *auth.Limiter // failed logins per client address
+	counterIPs *auth.Limiter // counter requests per client address
+	streams    chan struct{} // one token per open live feed
+	done       chan struct{} // closed by Shutdown, to end the live feeds
+	closeOnce  stdsync.Once
 }
 
 // New returns a server for opts. It panics when opts.Desk is nil, which is
@@ -79,10 +145,30 @@ func New(opts Options) *Server {
 		panic("ui: New needs a Desk")
 	}
 	opts = opts.withDefaults()
-	s := &Server{desk: opts.Desk, opts: opts, log: opts.Logger}
+	s := &Server{desk: opts.Desk, opts: opts, log: opts.Logger, done: make(chan struct{})}
+	bodyLimit := opts.MaxBodyBytes
+	if opts.Users != nil {
+		pages, err := parseTemplates()
+		if err != nil {
+			panic(err) // the templates are embedded: a build mistake
+		}
+		s.pages = pages
+		s.formKey = make([]byte, 32)
+		if _, err := rand.Read(s.formKey); err != nil {
+			panic(fmt.Sprintf("ui: %v", err))
+		}
+		const keys = auth.DefaultLimiterKeys
+		s.loginUsers = auth.NewLimiter(opts.LoginMaxFailures, opts.LoginLockout, keys, opts.Now)
+		s.loginIPs = auth.NewLimiter(4*opts.LoginMaxFailures, opts.LoginLockout, keys, opts.Now)
+		s.counterIPs = auth.NewLimiter(opts.CounterRate, opts.CounterWindow, keys, opts.Now)
+		s.streams = make(chan struct{}, opts.MaxStreams)
+		// The counter form carries a photo; the API keeps its own,
+		// smaller limit (limitBody).
+		bodyLimit = max(bodyLimit, int(opts.MaxPhotoBytes)+64<<10)
+	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "counterdesk",
-		BodyLimit:             opts.MaxBodyBytes,
+		BodyLimit:             bodyLimit,
 		ReadTimeout:           opts.ReadTimeout,
 		WriteTimeout:          opts.WriteTimeout,
 		DisableStartupMessage: true,
@@ -96,7 +182,7 @@ func (s *Server) routes() {
 	s.app.Use(s.around)
 	s.app.Get("/healthz", s.healthz)
 
-	api := s.app.Group("/api/v1", s.authenticate)
+	api := s.app.Group("/api/v1", s.limitBody, s.authenticate)
 	api.Get("/tickets", s.listTickets)
 	api.Post("/tickets", s.createTicket)
 	api.Get("/tickets/:number", s.getThread)
@@ -109,6 +195,52 @@ func (s *Server) routes() {
 	api.Get("/outbox", s.listOutbox)
 	api.Get("/outbox/stats", s.outboxStats)
 	api.Post("/outbox/:id/retry", s.retryOutbox)
+
+	if s.opts.Users != nil {
+		s.pageRoutes()
+	}
+}
+
+// pageRoutes adds the staff pages and the counter form.
+func (s *Server) pageRoutes() {
+	s.app.Get("/static/*", s.serveStatic)
+	s.app.Get("/counter", s.counterPage)
+	s.app.Post("/counter", s.counterSubmit)
+
+	// Middleware goes on each route, not on a group: a group without a
+	// prefix would run it for every path, unknown ones included.
+	web := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{s.loadSession, h} }
+	st := func(h fiber.Handler) []fiber.Handler { return []fiber.Handler{s.loadSession, s.requireStaff, h} }
+	s.app.Get("/", web(s.home)...)
+	s.app.Get("/setup", web(s.setupPage)...)
+	s.app.Post("/setup", web(s.setupPage)...)
+	s.app.Get("/login", web(s.loginPage)...)
+	s.app.Post("/login", web(s.loginPage)...)
+	s.app.Post("/logout", st(s.logout)...)
+	s.app.Post("/logout-everywhere", st(s.logoutEverywhere)...)
+	s.app.Get("/tickets", st(s.ticketList)...)
+	s.app.Get("/tickets/new", st(s.newTicketPage)...)
+	s.app.Post("/tickets/new", st(s.newTicketForm)...)
+	s.app.Get("/tickets/:number", st(s.threadPage)...)
+	s.app.Post("/tickets/:number/reply", st(s.replyForm)...)
+	s.app.Post("/tickets/:number/note", st(s.noteForm)...)
+	s.app.Post("/tickets/:number/update", st(s.updateForm)...)
+	s.app.Post("/tickets/:number/archive", st(s.archiveForm)...)
+	s.app.Post("/tickets/:number/delete", st(s.deleteForm)...)
+	s.app.Get("/files/:id", st(s.fileForStaff)...)
+	s.app.Get("/events", st(s.events)...)
+}
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+// limitBody holds API request bodies to MaxBodyBytes, which may be less
+// than the server's limit (that one leaves room for the counter form's
+// photo).
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > s.opts.MaxBodyBytes {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
 }
 
 // App returns the fiber app, for tests (app.Test) and for mounting.
@@ -122,6 +254,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown stops accepting connections and waits, until ctx ends, for the
 // requests in flight to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.done) })
 	return s.app.ShutdownWithContext(ctx)
 }
 

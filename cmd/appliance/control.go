@@ -78,7 +78,7 @@ func (o ops) call(op string, req json.RawMessage) (any, error) {
 		}
 		return o.desk.Backup(r.Dir)
 	}
-	return nil, fmt.Errorf("unknown operation %q", op)
+	return o.userCall(op, req)
 }
 
 // control serves ops on the control socket.

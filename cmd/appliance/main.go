@@ -46,6 +46,11 @@ Usage:
   appliance token create NAME --role admin|agent [--config FILE] [--data DIR]
                                      create an API token and print it once
   appliance token list|revoke NAME   list or revoke API tokens
+  appliance user add NAME --role admin|agent [--config FILE] [--data DIR]
+                                     add a staff user; the password is asked
+                                     for, or read from standard input
+  appliance user reset-password NAME set a new password and log the user out
+  appliance user list                list the staff users
   appliance backup DIR [--config FILE] [--data DIR]
                                      copy the database and attachments to DIR
                                      (works while the appliance runs)
@@ -75,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = cmdConfig(rest, stdout)
 	case "token":
 		err = cmdToken(rest, stdout, environ)
+	case "user":
+		err = cmdUser(rest, os.Stdin, stdout, stderr, environ)
 	case "backup":
 		err = cmdBackup(rest, stdout, environ)
 	case "restore":

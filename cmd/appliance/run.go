@@ -58,6 +58,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return err
 	}
+	users, err := auth.NewUsers(desk.DB(), auth.UsersOptions{})
+	if err != nil {
+		return err
+	}
+	var categories []string
+	for _, c := range cfg.Triage.Categories {
+		categories = append(categories, c.Name)
+	}
 	reg := health.New()
 	reportStore(desk, reg)
 
@@ -74,6 +82,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		WriteTimeout: cfg.HTTP.WriteTimeout.Duration,
 		Logger:       log.With("subsystem", "http"),
 		Version:      Version(),
+		Users:        users,
+		ShopName:     cfg.Shop.Name,
+		Categories:   categories,
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -221,10 +232,11 @@ func runModem(ctx context.Context, cfg config.Config, desk *ticket.Desk, reg *he
 			Storage:          cfg.Modem.Storage,
 			RejectAfterRings: cfg.Modem.RejectCallsAfterRings,
 		},
-		Receiver: &modem.Receiver{Desk: desk, DB: desk.DB(), PartsMaxAge: cfg.Modem.PartsMaxAge.Duration, Log: log},
-		Health:   reg,
-		Log:      log,
+		Health: reg,
+		Log:    log,
 	}
+	svc.Sender = &modem.Sender{Desk: desk, DB: desk.DB(), PerMinute: cfg.Modem.SendRatePerMinute, StatusReports: true}
+	svc.Receiver = &modem.Receiver{Desk: desk, DB: desk.DB(), PartsMaxAge: cfg.Modem.PartsMaxAge.Duration, Log: log, Reports: svc.Sender.StatusReport}
 	if err := svc.Run(ctx); err != nil {
 		log.Error("modem stopped", "err", err)
 	}
