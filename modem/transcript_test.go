@@ -8,33 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/counterdesk/counterdesk/internal/testvectors"
 )
 
-// sharedTestdata finds the project's shared folder of third-party test
-// material by walking up from the package folder. Without it the test
-// skips on a laptop; with CI=true it fails.
+// sharedTestdata returns the path of rel in the shared third-party test
+// material; see testvectors.Dir.
 func sharedTestdata(t *testing.T, rel string) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("shared/testdata/%s not found beside the project", rel)
-	}
-	t.Skipf("shared/testdata/%s not found beside the project", rel)
-	return ""
+	return filepath.Join(testvectors.Dir(t), rel)
 }
 
 type exchange struct {

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/counterdesk/counterdesk/internal/testvectors"
 )
 
 // readTSV returns the rows of a tab-separated vector file without its header
@@ -61,41 +62,9 @@ func readJSONL(t testing.TB, path string) []map[string]any {
 	return out
 }
 
-// sharedDir returns the project's shared third-party corpus, whose GPL
-// vectors may not be copied into this package. It walks up from the working
-// directory. When the corpus is absent the test is skipped, unless CI=true,
-// when it fails.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if p := findShared(); p != "" {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("shared/testdata not found above the working directory, and CI=true")
-	}
-	t.Skip("shared/testdata not found; skipping the GPL vectors that are read from it")
-	return ""
-}
+func sharedDir(t testing.TB) string { return testvectors.Dir(t) }
 
-// findShared returns the shared/testdata folder found by walking up from
-// the working directory, or "".
-func findShared() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		p := filepath.Join(dir, "shared", "testdata")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+func findShared() string { return testvectors.Find() }
 
 func mustHex(t testing.TB, s string) []byte {
 	t.Helper()
