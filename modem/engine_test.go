@@ -13,7 +13,8 @@ import (
 
 // fakeModem answers commands over one end of a pipe as a scripted modem.
 type fakeModem struct {
-	conn net.Conn
+	conn io.ReadWriteCloser
+	// echo repeats each command, as modems do until ATE0 turns it off.
 	echo bool
 	// answer returns the raw text to send back for a command (CR LF
 	// included), or "" to stay silent.
@@ -30,6 +31,10 @@ func newFake(t *testing.T, echo bool, answer func(string) string) (*Engine, *fak
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return e, f
 }
+
+// hangUp, as an answer, makes the fake modem close its end instead, as an
+// unplugged modem vanishes in the middle of a command.
+const hangUp = "\x00hang up"
 
 func (f *fakeModem) serve() {
 	r := bufio.NewReader(f.conn)
@@ -55,8 +60,15 @@ func (f *fakeModem) serve() {
 		}
 		if f.echo {
 			f.send(cmd + "\r")
+			if strings.EqualFold(cmd, "ATE0") {
+				f.echo = false
+			}
 		}
 		out := f.answer(cmd)
+		if out == hangUp {
+			f.conn.Close()
+			return
+		}
 		if strings.HasSuffix(out, "> ") {
 			prompting = true
 		}

@@ -14,6 +14,10 @@ import (
 	"github.com/tarm/serial"
 )
 
+// ErrHungUp means the serial device stopped delivering data: the modem
+// was unplugged or reset.
+var ErrHungUp = errors.New("modem: serial port hung up")
+
 // ErrNoModem means "auto" found no known modem under /dev/serial/by-id.
 var ErrNoModem = errors.New("modem: no known modem found under /dev/serial/by-id")
 
@@ -92,15 +96,26 @@ type port struct {
 }
 
 func (s *port) Read(b []byte) (int, error) {
+	fast := 0
 	for {
+		start := time.Now()
 		n, err := s.p.Read(b)
-		if n == 0 && (err == nil || errors.Is(err, io.EOF)) && !s.closed.Load() {
-			continue
-		}
 		if s.closed.Load() && n == 0 {
 			return 0, io.EOF
 		}
-		return n, err
+		if n > 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			return n, err
+		}
+		// An empty read after the read timeout means the modem was quiet.
+		// Empty reads that come back at once, again and again, mean the
+		// device hung up: the modem was unplugged.
+		if time.Since(start) < readWake/4 {
+			if fast++; fast >= 3 {
+				return 0, ErrHungUp
+			}
+		} else {
+			fast = 0
+		}
 	}
 }
 
