@@ -24,6 +24,15 @@ type fakeModem struct {
 
 func newFake(t *testing.T, echo bool, answer func(string) string) (*Engine, *fakeModem) {
 	t.Helper()
+	return newFakeTB(t, echo, answer)
+}
+
+// newFakeB is newFake for benchmarks.
+func newFakeB(b *testing.B, answer func(string) string) (*Engine, *fakeModem) {
+	return newFakeTB(b, false, answer)
+}
+
+func newFakeTB(t testing.TB, echo bool, answer func(string) string) (*Engine, *fakeModem) {
 	a, b := net.Pipe()
 	f := &fakeModem{conn: b, echo: echo, answer: answer, pdus: make(chan string, 8)}
 	go f.serve()

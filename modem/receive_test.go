@@ -63,7 +63,7 @@ func (s *sim) left() []int {
 
 // deliverUCS2 builds an SMS-DELIVER in UCS-2 from an international number
 // (3GPP TS 23.040 clause 9.2.2.1), as a network would hand it over.
-func deliverUCS2(t *testing.T, from, text string, at time.Time) string {
+func deliverUCS2(t testing.TB, from, text string, at time.Time) string {
 	t.Helper()
 	digits := strings.TrimPrefix(from, "+")
 	sw := digits
@@ -108,8 +108,9 @@ func multipartPDUs(t *testing.T) []string {
 	return out
 }
 
-func openDesk(t *testing.T) *ticket.Desk {
-	t.Helper()
+func openDesk(t *testing.T) *ticket.Desk { return openDeskB(t) }
+
+func openDeskB(t testing.TB) *ticket.Desk {
 	d, err := ticket.Open(t.TempDir(), ticket.Options{Region: "TR", ThreadWindow: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
