@@ -21,6 +21,7 @@ import (
 // Ingester is what the modem needs of the desk: ticket.Desk provides it.
 type Ingester interface {
 	Ingest(ctx context.Context, in ticket.Inbound) (ticket.Result, error)
+	SetSMSOptOut(ctx context.Context, actor ticket.Actor, n uint64, out bool) error
 }
 
 // Receiver turns stored SMS into tickets. A message is deleted from the
@@ -116,10 +117,26 @@ func (r *Receiver) Receive(ctx context.Context, pduHex string) error {
 		return nil
 	}
 	if m.Concat == nil || m.Concat.Total <= 1 {
-		_, err := r.Desk.Ingest(ctx, r.inbound(m, []*pdu.Message{m}, nil))
-		return err
+		return r.ingest(ctx, r.inbound(m, []*pdu.Message{m}, nil))
 	}
 	return r.addPart(ctx, pduHex, m)
+}
+
+// ingest stores a message and honours the opt-out keywords: a message
+// that is only STOP (or START) keeps SMS from (or gives it back to) its
+// sender, audited on the ticket it landed on.
+func (r *Receiver) ingest(ctx context.Context, in ticket.Inbound) error {
+	res, err := r.Desk.Ingest(ctx, in)
+	if err != nil {
+		return err
+	}
+	switch strings.ToUpper(strings.Trim(in.Body, " \t\r\n.!")) {
+	case "STOP", "STOPALL", "UNSUBSCRIBE", "PARAR", "DUR":
+		return r.Desk.SetSMSOptOut(ctx, ticket.Actor{Kind: ticket.ActorChannel, Name: "sms"}, res.Ticket, true)
+	case "START", "UNSTOP", "INICIAR", "BASLA", "BAŞLA":
+		return r.Desk.SetSMSOptOut(ctx, ticket.Actor{Kind: ticket.ActorChannel, Name: "sms"}, res.Ticket, false)
+	}
+	return nil
 }
 
 // inbound builds the request for a whole message, or for the parts of one
@@ -284,7 +301,7 @@ func (r *Receiver) complete(ctx context.Context, parts []storedPart, flags []str
 	for i, p := range parts {
 		msgs[i] = p.msg
 	}
-	if _, err := r.Desk.Ingest(ctx, r.inbound(msgs[0], msgs, flags)); err != nil {
+	if err := r.ingest(ctx, r.inbound(msgs[0], msgs, flags)); err != nil {
 		return err
 	}
 	return r.DB.Update(func(tx *bolt.Tx) error {

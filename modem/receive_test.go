@@ -252,3 +252,44 @@ func TestUndecodablePDUKeptOnATicket(t *testing.T) {
 		t.Errorf("message = %+v", m)
 	}
 }
+
+// TestStopAndStart: a customer who texts STOP gets no SMS reply until they
+// text START; both are audited on the ticket.
+func TestStopAndStart(t *testing.T) {
+	at := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	s := &sim{msgs: map[int]string{1: deliverUCS2(t, "+447700900123", "my order 55123?", at), 2: deliverUCS2(t, "+447700900123", "Stop", at.Add(time.Minute))}}
+	e, _ := newFake(t, false, s.answer)
+	d := openDesk(t)
+	r := &Receiver{Desk: d, DB: d.DB()}
+	if _, err := r.ReceiveAll(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := d.List(ticket.Filter{})
+	n := page.Tickets[0].Number
+	_, err := d.Reply(context.Background(), ticket.Staff("ana"), n, ticket.Reply{Body: "It ships today."})
+	if !errors.Is(err, ticket.ErrInvalid) || !strings.Contains(err.Error(), "STOP") {
+		t.Fatalf("reply after STOP = %v", err)
+	}
+	s.mu.Lock()
+	s.msgs[3] = deliverUCS2(t, "+447700900123", "START", at.Add(2*time.Minute))
+	s.mu.Unlock()
+	if _, err := r.ReceiveAll(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Reply(context.Background(), ticket.Staff("ana"), n, ticket.Reply{Body: "It ships today."}); err != nil {
+		t.Fatalf("reply after START = %v", err)
+	}
+	opt := 0
+	all, _ := d.List(ticket.Filter{})
+	for _, tk := range all.Tickets {
+		th, _ := d.Thread(tk.Number)
+		for _, ev := range th.Events {
+			if ev.Action == "opt_out" {
+				opt++
+			}
+		}
+	}
+	if opt != 2 {
+		t.Errorf("%d opt-out events, want 2", opt)
+	}
+}

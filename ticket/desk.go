@@ -132,6 +132,9 @@ func (t *txn) reply(tk *Ticket, actor Actor, body string, atts []Attachment, sta
 	if err != nil {
 		return nil, err
 	}
+	if rt == RouteSMS && c.NoSMS {
+		return nil, invalid("contact", "%s texted STOP and gets no SMS until they text START", to)
+	}
 	m, err := t.addMessage(tk, Outgoing, Channel(channelOfRoute(rt)), actor.Name, body, atts)
 	if err != nil {
 		return nil, err
@@ -500,6 +503,40 @@ func (d *Desk) Delete(ctx context.Context, actor Actor, n uint64, why string) er
 		}
 		t.change(TicketDeleted, tk, nil)
 		return nil
+	})
+}
+
+// SetSMSOptOut records that the contact of ticket n texted STOP (out) or
+// START (!out), audited on that ticket. While opted out, no reply or
+// notification goes to them by SMS.
+func (d *Desk) SetSMSOptOut(ctx context.Context, actor Actor, n uint64, out bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return d.update(actor, func(t *txn) error {
+		tk, err := loadTicket(t.tx, n)
+		if err != nil {
+			return err
+		}
+		if tk.ContactID == 0 {
+			return invalid("ticket", "ticket #%d has no contact", n)
+		}
+		var c Contact
+		if _, err := getJSON(t.tx.Bucket(bContacts), u64(tk.ContactID), &c); err != nil {
+			return err
+		}
+		if c.NoSMS == out {
+			return nil
+		}
+		c.NoSMS = out
+		before, after, why := "sms", "no sms", "the customer texted STOP"
+		if !out {
+			before, after, why = after, before, "the customer texted START"
+		}
+		if err := t.event(n, "opt_out", before, after, why); err != nil {
+			return err
+		}
+		return putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c)
 	})
 }
 

@@ -140,6 +140,9 @@ type Contact struct {
 	// Recent holds the times of the contact's latest requests, newest
 	// first, for the repeat-contact rule.
 	Recent []time.Time `json:"recent,omitempty"`
+	// NoSMS is set when the contact texted STOP: nothing is sent to them
+	// by SMS until they text START.
+	NoSMS bool `json:"no_sms,omitempty"`
 }
 
 // maxRecent bounds Contact.Recent.
