@@ -25,7 +25,7 @@ func TestPasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=7168,t=5,p=1$") {
 		t.Errorf("hash %q is not a PHC argon2id string with the default costs", h)
 	}
 	if ok, err := verifyPassword("correct horse", h); !ok || err != nil {
