@@ -3,6 +3,7 @@ package ticket
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -104,7 +105,7 @@ func (d *Desk) List(f Filter) (Page, error) {
 			if err != nil {
 				return err
 			}
-			if f.match(tk) {
+			if f.Match(tk) {
 				page.Tickets = append(page.Tickets, *tk)
 			}
 		}
@@ -136,30 +137,22 @@ func (f *Filter) index() []byte {
 	return ix(ixUpdated)
 }
 
-// match checks the fields of f that the chosen index did not.
-func (f *Filter) match(tk *Ticket) bool {
-	if tk.Deleted != f.Deleted {
-		return false
-	}
+// Match reports whether tk belongs in a listing filtered by f (the query
+// aside): List checks with it the fields its index did not, and the live
+// list of the staff pages the changes it is told of.
+func (f *Filter) Match(tk *Ticket) bool {
 	switch {
-	case f.Status != "" && tk.Status != f.Status,
+	case tk.Deleted != f.Deleted,
+		f.Status != "" && tk.Status != f.Status,
 		f.Channel != "" && tk.Channel != f.Channel,
 		f.Priority != "" && tk.Priority != f.Priority,
 		f.Assignee != "" && tk.Assignee != f.Assignee,
 		f.Unassigned && tk.Assignee != "",
 		f.Category != "" && tk.Category != f.Category,
 		f.Team != "" && tk.Team != f.Team,
-		f.ContactID != 0 && tk.ContactID != f.ContactID:
+		f.ContactID != 0 && tk.ContactID != f.ContactID,
+		f.Tag != "" && !slices.Contains(tk.Tags, f.Tag):
 		return false
-	}
-	if f.Tag != "" {
-		found := false
-		for _, t := range tk.Tags {
-			found = found || t == f.Tag
-		}
-		if !found {
-			return false
-		}
 	}
 	return true
 }

@@ -226,7 +226,7 @@ func (d *Desk) search(tx *bolt.Tx, f Filter, cursor []byte, page *Page) error {
 		if err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
-		if f.match(tk) && tk.MergedInto == 0 {
+		if f.Match(tk) && tk.MergedInto == 0 {
 			page.Tickets = append(page.Tickets, *tk)
 		}
 	}

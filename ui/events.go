@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/counterdesk/counterdesk/ticket"
@@ -121,7 +120,7 @@ func (s *Server) feedEvent(st *staffCtx, f *ticket.Filter, back string, ch ticke
 		return ev, nil
 	case f.Query != "":
 		ev.Action = "update"
-	case matches(f, &tk):
+	case f.Match(&tk):
 		ev.Action = "upsert"
 	default:
 		ev.Action = "remove"
@@ -136,23 +135,4 @@ func (s *Server) feedEvent(st *staffCtx, f *ticket.Filter, back string, ch ticke
 	html, err := s.renderRow(st, row{Ticket: tk, Contact: name, Back: back})
 	ev.HTML = html
 	return ev, err
-}
-
-// matches reports whether tk belongs in a list filtered by f, as
-// Desk.List decides it.
-func matches(f *ticket.Filter, tk *ticket.Ticket) bool {
-	switch {
-	case tk.Deleted != f.Deleted,
-		f.Status != "" && tk.Status != f.Status,
-		f.Channel != "" && tk.Channel != f.Channel,
-		f.Priority != "" && tk.Priority != f.Priority,
-		f.Assignee != "" && tk.Assignee != f.Assignee,
-		f.Unassigned && tk.Assignee != "",
-		f.Category != "" && tk.Category != f.Category,
-		f.Team != "" && tk.Team != f.Team,
-		f.ContactID != 0 && tk.ContactID != f.ContactID,
-		f.Tag != "" && !slices.Contains(tk.Tags, f.Tag):
-		return false
-	}
-	return true
 }

@@ -137,7 +137,7 @@ func TestMatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := matches(&fl, &tk); got != tc.want {
+		if got := fl.Match(&tk); got != tc.want {
 			t.Errorf("%+v: matches = %v", tc.q, got)
 		}
 		// The feed and the list agree.

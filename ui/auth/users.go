@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	stdsync "sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,9 +85,14 @@ type Session struct {
 // Users is the store of staff accounts and their sessions, kept in the
 // appliance's bbolt database. It is safe for concurrent use.
 type Users struct {
-	db    *bolt.DB
-	opts  UsersOptions
-	dummy string // a hash to verify against for unknown users
+	db   *bolt.DB
+	opts UsersOptions
+	// dummy is a hash to verify against for unknown names, made at the
+	// first login that needs it rather than at every start (and every
+	// command-line call).
+	dummy     string
+	dummyErr  error
+	dummyOnce stdsync.Once
 }
 
 // NewUsers returns the user store kept in db, creating its buckets.
@@ -107,11 +113,15 @@ func NewUsers(db *bolt.DB, opts UsersOptions) (*Users, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staff users: create bucket: %w", err)
 	}
-	dummy, err := hashPassword("no user has this password", opts.Hash)
-	if err != nil {
-		return nil, err
-	}
-	return &Users{db: db, opts: opts, dummy: dummy}, nil
+	return &Users{db: db, opts: opts}, nil
+}
+
+// dummyHash returns the hash that unknown names are checked against.
+func (us *Users) dummyHash() (string, error) {
+	us.dummyOnce.Do(func() {
+		us.dummy, us.dummyErr = hashPassword("no user has this password", us.opts.Hash)
+	})
+	return us.dummy, us.dummyErr
 }
 
 func staffBuckets(tx *bolt.Tx) (users, sessions, byUser *bolt.Bucket) {
@@ -266,7 +276,9 @@ func (us *Users) Authenticate(name, password string) (User, error) {
 		return getRecord(users, []byte(name), &rec)
 	})
 	if errors.Is(err, ErrNotFound) {
-		_, _ = verifyPassword(password, us.dummy)
+		if dummy, err := us.dummyHash(); err == nil {
+			_, _ = verifyPassword(password, dummy)
+		}
 		return User{}, ErrBadLogin
 	}
 	if err != nil {
