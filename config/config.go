@@ -17,6 +17,7 @@ type Config struct {
 	Triage Triage `toml:"triage"`
 	SLA    SLA    `toml:"sla"`
 	Modem  Modem  `toml:"modem"`
+	SIP    SIP    `toml:"sip"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -45,6 +46,62 @@ type Modem struct {
 	// PartsMaxAge is how long a long message waits for its missing parts
 	// before it becomes a ticket with what arrived.
 	PartsMaxAge Duration `toml:"parts_max_age"`
+}
+
+// SIP configures the shop's phone line: the box answers calls nobody picks
+// up, records voicemail and opens missed-call tickets.
+type SIP struct {
+	// Mode is "off", "listen" (calls are sent straight to the box: a trunk,
+	// or a desk phone's forward-on-no-answer) or "register" (the box
+	// registers as an extension with a SIP provider or PBX).
+	Mode string `toml:"mode"`
+	// Listen is the host:port for SIP over UDP and TCP.
+	Listen string `toml:"listen"`
+	// UDP and TCP choose the transports to listen on.
+	UDP bool `toml:"udp"`
+	TCP bool `toml:"tcp"`
+	// PublicAddress is the host or IP address the box puts in its Contact
+	// header and SDP, for a box behind NAT; "" uses the listen address or
+	// the address the call arrived on.
+	PublicAddress string `toml:"public_address"`
+	// RTPPortMin and RTPPortMax bound the UDP ports used for call audio.
+	RTPPortMin int `toml:"rtp_port_min"`
+	RTPPortMax int `toml:"rtp_port_max"`
+	// RingSeconds is how long a call rings before the box answers it;
+	// RingSecondsAfterHours applies while the shop is closed.
+	RingSeconds           int `toml:"ring_seconds"`
+	RingSecondsAfterHours int `toml:"ring_seconds_after_hours"`
+	// MaxMessageSeconds ends a voicemail recording; MinMessageSeconds is
+	// the shortest recording kept as a voicemail (shorter is a missed
+	// call); SilenceSeconds of silence end the recording.
+	MaxMessageSeconds int `toml:"max_message_seconds"`
+	MinMessageSeconds int `toml:"min_message_seconds"`
+	SilenceSeconds    int `toml:"silence_seconds"`
+	// Greeting and GreetingAfterHours are WAV files played before the
+	// beep; "" plays the greeting built into the appliance.
+	Greeting           string `toml:"greeting"`
+	GreetingAfterHours string `toml:"greeting_after_hours"`
+	// MaxCalls bounds the calls handled at once; more get 486 Busy Here.
+	MaxCalls int `toml:"max_calls"`
+	// Registrar is the SIP URI of the provider or PBX to register with,
+	// such as "sip:pbx.local:5060"; used when Mode is "register".
+	Registrar string `toml:"registrar"`
+	// Username, AuthUsername and Password are the extension's credentials.
+	// AuthUsername defaults to Username.
+	Username     string `toml:"username"`
+	AuthUsername string `toml:"auth_username"`
+	Password     string `toml:"password"`
+	// Domain is the domain of the extension's address of record; "" uses
+	// the registrar's host.
+	Domain string `toml:"domain"`
+	// RegisterExpires is the registration lifetime asked for; the box
+	// refreshes it before it runs out.
+	RegisterExpires Duration `toml:"register_expires"`
+	// TranscribeCommand, when set, is run after each voicemail with the
+	// WAV file's path as its last argument; its output is stored as the
+	// transcript and read by triage.
+	TranscribeCommand string   `toml:"transcribe_command"`
+	TranscribeTimeout Duration `toml:"transcribe_timeout"`
 }
 
 // Shop describes the shop the appliance serves.
@@ -153,6 +210,22 @@ func Default() Config {
 			Storage:           "SM",
 			SendRatePerMinute: 6,
 			PartsMaxAge:       Duration{24 * time.Hour},
+		},
+		SIP: SIP{
+			Mode:                  "listen",
+			Listen:                ":5060",
+			UDP:                   true,
+			TCP:                   true,
+			RTPPortMin:            16384,
+			RTPPortMax:            16483,
+			RingSeconds:           20,
+			RingSecondsAfterHours: 5,
+			MaxMessageSeconds:     180,
+			MinMessageSeconds:     2,
+			SilenceSeconds:        10,
+			MaxCalls:              8,
+			RegisterExpires:       Duration{time.Hour},
+			TranscribeTimeout:     Duration{2 * time.Minute},
 		},
 		Log: Log{
 			Level:  "info",

@@ -402,6 +402,25 @@ func TestValidate(t *testing.T) {
 			want: []problem{{0, "http.read_timeout", "more than 0s"}, {0, "http.write_timeout", "more than 0s"}},
 		},
 		{"log level case", func(c *Config) { c.Log.Level = "INFO" }, []problem{{0, "log.level", `not "INFO"`}}},
+		{"sip mode", func(c *Config) { c.SIP.Mode = "trunk" }, []problem{{0, "sip.mode", `not "trunk"`}}},
+		{"sip off skips the rest", func(c *Config) { c.SIP.Mode = "off"; c.SIP.Listen = "bad" }, nil},
+		{"sip no transport", func(c *Config) { c.SIP.UDP, c.SIP.TCP = false, false }, []problem{{0, "sip.tcp", "at least one transport"}}},
+		{"sip public address with port", func(c *Config) { c.SIP.PublicAddress = "203.0.113.5:5060" }, []problem{{0, "sip.public_address", "without a port"}}},
+		{"sip rtp range too small", func(c *Config) { c.SIP.RTPPortMax = c.SIP.RTPPortMin + 4 }, []problem{{0, "sip.rtp_port_max", "holds 3 even ports, fewer than max_calls (8)"}}},
+		{"sip rtp range reversed", func(c *Config) { c.SIP.RTPPortMax = 2000 }, []problem{{0, "sip.rtp_port_max", "must not be less than sip.rtp_port_min"}}},
+		{"sip greeting not wav", func(c *Config) { c.SIP.Greeting = "/srv/hello.mp3" }, []problem{{0, "sip.greeting", "a .wav file"}}},
+		{"sip silence", func(c *Config) { c.SIP.SilenceSeconds = 1 }, []problem{{0, "sip.silence_seconds", "from 2 to 60"}}},
+		{
+			name:   "sip register needs a registrar and a user",
+			change: func(c *Config) { c.SIP.Mode = "register" },
+			want:   []problem{{0, "sip.registrar", "must be a SIP URI"}, {0, "sip.username", "user name"}},
+		},
+		{
+			name: "sip register",
+			change: func(c *Config) {
+				c.SIP.Mode, c.SIP.Registrar, c.SIP.Username, c.SIP.Password = "register", "sip:pbx.local:5060;transport=tcp", "201", "s3cret"
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

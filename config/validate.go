@@ -60,6 +60,8 @@ func (c Config) validate() []Problem {
 	between(&v, "modem.send_rate_per_minute", c.Modem.SendRatePerMinute, 1, 60)
 	between(&v, "modem.parts_max_age", c.Modem.PartsMaxAge.Duration, time.Minute, 7*24*time.Hour)
 
+	v.sip(c.SIP)
+
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 
@@ -147,4 +149,50 @@ func isDigits(s string, min, max int) bool {
 		}
 	}
 	return true
+}
+
+// sip checks the [sip] table.
+func (v *validator) sip(s SIP) {
+	v.oneOf("sip.mode", s.Mode, "off", "listen", "register")
+	if s.Mode == "off" {
+		return
+	}
+	v.listen("sip.listen", s.Listen)
+	v.check("sip.tcp", s.UDP || s.TCP, "udp and tcp are both false: at least one transport must be on")
+	v.check("sip.public_address", !strings.ContainsAny(s.PublicAddress, " :;<>@\"\t"),
+		"must be a host name or IP address without a port, not %q", s.PublicAddress)
+	between(v, "sip.rtp_port_min", s.RTPPortMin, 1024, 65534)
+	between(v, "sip.rtp_port_max", s.RTPPortMax, 1024, 65535)
+	between(v, "sip.max_calls", s.MaxCalls, 1, 100)
+	if s.RTPPortMin <= s.RTPPortMax {
+		even := (s.RTPPortMax-s.RTPPortMin)/2 + 1
+		v.check("sip.rtp_port_max", even >= s.MaxCalls,
+			"the range %d-%d holds %d even ports, fewer than max_calls (%d)", s.RTPPortMin, s.RTPPortMax, even, s.MaxCalls)
+	} else {
+		v.check("sip.rtp_port_max", false, "must not be less than sip.rtp_port_min (%d), not %d", s.RTPPortMin, s.RTPPortMax)
+	}
+	between(v, "sip.ring_seconds", s.RingSeconds, 0, 300)
+	between(v, "sip.ring_seconds_after_hours", s.RingSecondsAfterHours, 0, 300)
+	between(v, "sip.max_message_seconds", s.MaxMessageSeconds, 10, 3600)
+	between(v, "sip.min_message_seconds", s.MinMessageSeconds, 0, 30)
+	between(v, "sip.silence_seconds", s.SilenceSeconds, 2, 60)
+	v.check("sip.greeting", s.Greeting == "" || strings.HasSuffix(strings.ToLower(s.Greeting), ".wav"),
+		"must be \"\" or the path of a .wav file, not %q", s.Greeting)
+	v.check("sip.greeting_after_hours", s.GreetingAfterHours == "" || strings.HasSuffix(strings.ToLower(s.GreetingAfterHours), ".wav"),
+		"must be \"\" or the path of a .wav file, not %q", s.GreetingAfterHours)
+	between(v, "sip.register_expires", s.RegisterExpires.Duration, time.Minute, 24*time.Hour)
+	between(v, "sip.transcribe_timeout", s.TranscribeTimeout.Duration, time.Second, 30*time.Minute)
+	if s.Mode == "register" {
+		host := ""
+		if rest, ok := strings.CutPrefix(s.Registrar, "sip:"); ok {
+			host = rest
+		} else if rest, ok := strings.CutPrefix(s.Registrar, "sips:"); ok {
+			host = rest
+		}
+		host, _, _ = strings.Cut(host, ";")
+		v.check("sip.registrar", host != "" && !strings.ContainsAny(host, " <>\"@"),
+			`must be a SIP URI such as "sip:pbx.local:5060" when mode is "register", not %q`, s.Registrar)
+		v.check("sip.username", s.Username != "" && !strings.ContainsAny(s.Username, " :;<>@\""),
+			`must be the extension's user name, such as "201", when mode is "register", not %q`, s.Username)
+	}
 }
