@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -537,6 +538,74 @@ func (d *Desk) SetSMSOptOut(ctx context.Context, actor Actor, n uint64, out bool
 			return err
 		}
 		return putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c)
+	})
+}
+
+// AnsweredCall is a call that rang the box while someone at the shop
+// answered it elsewhere (at the desk phone of the same ring group).
+type AnsweredCall struct {
+	Channel Channel
+	// Key is the channel's id for the call, such as the SIP Call-ID.
+	Key   string
+	At    time.Time
+	From  From
+	Ring  time.Duration
+	Where string // who answered, such as "answered elsewhere"
+}
+
+// RecordCall notes an answered call on the caller's contact, creating the
+// contact if it is new, and, when the contact has a ticket open, records it
+// there as an audit event so the staff see the customer already got through.
+// It opens no ticket. A call without a phone number has nobody to note it on
+// and is ignored; recording the same Key twice records it once.
+func (d *Desk) RecordCall(ctx context.Context, call AnsweredCall) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkText("call key", call.Key, 512, false); err != nil {
+		return err
+	}
+	if call.Key == "" {
+		return invalid("call key", "must not be empty")
+	}
+	if err := checkText("caller name", call.From.Name, 256, false); err != nil {
+		return err
+	}
+	phone, err := NormalizePhone(call.From.Phone, d.opts.Region)
+	if err != nil {
+		return err
+	}
+	if phone == "" {
+		return nil
+	}
+	if call.Where == "" {
+		call.Where = "answered elsewhere"
+	}
+	return d.update(Actor{Kind: ActorChannel, Name: string(call.Channel)}, func(t *txn) error {
+		c, err := t.resolveContact(call.From.Name, phone, "")
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(c.Calls, func(l CallLog) bool { return l.Key == call.Key }) {
+			return nil
+		}
+		at := call.At
+		if at.IsZero() {
+			at = t.now
+		}
+		c.Calls = append([]CallLog{{At: at.UTC(), Ring: call.Ring, Outcome: call.Where, Key: call.Key}}, c.Calls...)
+		if len(c.Calls) > maxCalls {
+			c.Calls = c.Calls[:maxCalls]
+		}
+		if err := putJSON(t.tx.Bucket(bContacts), u64(c.ID), &c); err != nil {
+			return err
+		}
+		tk, err := t.threadTarget(&Inbound{Channel: call.Channel}, c.ID)
+		if err != nil || tk == nil {
+			return err
+		}
+		why := fmt.Sprintf("the call from %s rang %s", phone, call.Ring.Round(time.Second))
+		return t.event(tk.Number, "call", "", call.Where, why)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
@@ -571,5 +572,71 @@ func TestOrphanAttachmentsAreSwept(t *testing.T) {
 	th, _ := d.Thread(kept.Ticket)
 	if _, path, err := d.Attachment(th.Messages[0].Attachments[0].ID); err != nil || string(readFile(t, path)) != "kept" {
 		t.Errorf("the referenced file is gone: %v", err)
+	}
+}
+
+func TestRecordCall(t *testing.T) {
+	d := openDesk(t, Options{})
+	ctx := context.Background()
+	call := AnsweredCall{Channel: ChannelMissedCall, Key: "a84b4c76e66710@pc33", From: From{Name: "Ana", Phone: "+447700900123"}, Ring: 7 * time.Second}
+	if err := d.RecordCall(ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	// No ticket was opened; the contact carries the call.
+	if n, _ := d.Count(); n != 0 {
+		t.Fatalf("RecordCall opened %d tickets", n)
+	}
+	// Once the contact has a ticket, a second call lands on it as an event,
+	// and recording the same call again changes nothing.
+	res, err := d.Ingest(ctx, Inbound{Channel: ChannelSMS, SourceKey: "sms-1", From: From{Phone: "+447700900123"}, Body: "Is my order ready?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call2 := call
+	call2.Key = "second@pc33"
+	for range 2 {
+		if err := d.RecordCall(ctx, call2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, err := d.Get(res.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Contact(tk.ContactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Calls) != 2 || c.Calls[0].Key != "second@pc33" || c.Calls[1].Key != call.Key || c.Calls[0].Outcome != "answered elsewhere" {
+		t.Fatalf("contact calls = %+v", c.Calls)
+	}
+	if c.Name != "Ana" {
+		t.Errorf("contact name = %q, want the caller's name", c.Name)
+	}
+	th, err := d.Thread(res.Ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, e := range th.Events {
+		if e.Action == "call" {
+			calls++
+			if e.After != "answered elsewhere" || !strings.Contains(e.Why, "rang 7s") {
+				t.Errorf("call event = %+v", e)
+			}
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d call events, want 1", calls)
+	}
+	// Bad input is refused and an anonymous call is ignored.
+	if err := d.RecordCall(ctx, AnsweredCall{Channel: ChannelMissedCall, From: From{Phone: "+447700900123"}}); err == nil {
+		t.Error("a call without a key was recorded")
+	}
+	if err := d.RecordCall(ctx, AnsweredCall{Channel: ChannelMissedCall, Key: "x", From: From{Phone: "not a number"}}); err == nil {
+		t.Error("a call from a bad number was recorded")
+	}
+	if err := d.RecordCall(ctx, AnsweredCall{Channel: ChannelMissedCall, Key: "anon"}); err != nil {
+		t.Errorf("anonymous call: %v", err)
 	}
 }

@@ -143,10 +143,28 @@ type Contact struct {
 	// NoSMS is set when the contact texted STOP: nothing is sent to them
 	// by SMS until they text START.
 	NoSMS bool `json:"no_sms,omitempty"`
+	// Calls holds the contact's latest calls that someone at the shop
+	// answered (so that no missed-call ticket was opened), newest first.
+	Calls []CallLog `json:"calls,omitempty"`
 }
 
-// maxRecent bounds Contact.Recent.
-const maxRecent = 16
+// CallLog is one answered call on a contact.
+type CallLog struct {
+	At time.Time `json:"at"`
+	// Ring is how long the call rang before someone answered it.
+	Ring time.Duration `json:"ring"`
+	// Outcome says who took the call, such as "answered elsewhere".
+	Outcome string `json:"outcome"`
+	// Key is the channel's own id for the call (the SIP Call-ID), so that
+	// recording it twice records it once.
+	Key string `json:"key"`
+}
+
+// maxRecent bounds Contact.Recent; maxCalls bounds Contact.Calls.
+const (
+	maxRecent = 16
+	maxCalls  = 32
+)
 
 // Message is one entry of a ticket's thread: something the customer sent,
 // something the shop sent, or an internal note.
