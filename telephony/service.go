@@ -84,17 +84,17 @@ type Service struct {
 	slots   chan struct{}
 	beep    []int16
 
-	stop   context.CancelFunc
-	ctx    context.Context
+	stop    context.CancelFunc
+	ctx     context.Context
 	wg      stdsync.WaitGroup // registration and spool recovery
 	serveWG stdsync.WaitGroup // the transports
 	callWG  stdsync.WaitGroup
 	unwatch func() bool
-	mu     stdsync.Mutex
-	calls  map[string]*call // by Call-ID
-	closed bool
-	stats  Stats
-	reg    registration
+	mu      stdsync.Mutex
+	calls   map[string]*call // by Call-ID
+	closed  bool
+	stats   Stats
+	reg     registration
 }
 
 // Stats counts what the line did since it started.
