@@ -128,15 +128,20 @@ func sipp(t *testing.T) string {
 // returns its exit status and output. args are extra sipp arguments.
 func runSipp(t *testing.T, l *line, scenario string, args ...string) (int, string) {
 	t.Helper()
+	return runSippIn(t, l, t.TempDir(), scenario, args...)
+}
+
+// runSippIn runs sipp in dir, where a scenario finds its audio files.
+func runSippIn(t *testing.T, l *line, dir, scenario string, args ...string) (int, string) {
+	t.Helper()
 	bin := sipp(t)
 	sf, err := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	all := []string{
 		"-sf", sf, "-m", "1", "-l", "1", "-i", "127.0.0.1",
-		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)),
+		"-cp", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)),
 		"-timeout", "90s", "-timeout_error", "-nostdin", "-trace_err", "-trace_screen",
 	}
 	all = append(all, args...)

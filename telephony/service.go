@@ -181,17 +181,20 @@ func (s *Service) Start(ctx context.Context) error {
 	if contactHost == "" || net.ParseIP(contactHost).IsUnspecified() {
 		contactHost = outboundIP(nil).String()
 	}
-	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("counterdesk"), sipgo.WithUserAgentHostname(contactHost))
+	stack := s.stackLogger()
+	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("counterdesk"), sipgo.WithUserAgentHostname(contactHost),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
 	if err != nil {
 		s.closeSockets()
 		return fmt.Errorf("telephony: %w", err)
 	}
-	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(log))
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(stack))
 	if err != nil {
 		s.closeSockets()
 		return fmt.Errorf("telephony: %w", err)
 	}
-	s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(log), sipgo.WithClientHostname(contactHost), sipgo.WithClientPort(port))
+	s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(stack), sipgo.WithClientHostname(contactHost), sipgo.WithClientPort(port))
 	if err != nil {
 		s.closeSockets()
 		return fmt.Errorf("telephony: %w", err)
