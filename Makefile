@@ -19,15 +19,20 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/appliance ./cmd/appliance
 
-# deps installs the tools the tests drive: Debian's chromium for the
-# browser tests of the staff pages. The Go modules come through the module
-# proxy on first build.
+# deps installs the peers the tests drive, from Debian's packages: chromium
+# for the browser tests of the staff pages, sipp (sip-tester) as the caller
+# and registrar of the phone-line tests. The Go modules come through the
+# module proxy on first build.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed"; exit 1; }
 	$(GO) mod download
-	@command -v chromium >/dev/null 2>&1 || { \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }
+	@missing=; \
+	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
+	  command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  fi
 
 check: deps vet race fuzz
 
@@ -52,7 +57,11 @@ FUZZ_TARGETS := \
 	./modem:FuzzParsers \
 	./modem/pdu:FuzzDecode \
 	./modem/pdu:FuzzEncodeSubmit \
+	./telephony:FuzzParseOffer \
+	./telephony:FuzzSIPRequest \
 	./telephony/media:FuzzReadWAV \
+	./telephony/stream:FuzzJitter \
+	./telephony/stream:FuzzParseEvent \
 	./triage:FuzzTriage \
 	./triage:FuzzNew \
 	./triage:FuzzPrefilter \

@@ -196,9 +196,15 @@ func (c *call) run() {
 			return
 		default:
 		}
+		c.closeMedia()
+		if c.dlg.Context().Err() != nil {
+			// The BYE overtook the ACK: the caller hung up as the box
+			// answered.
+			c.missed(ctx, "the caller hung up during the greeting", 0)
+			return
+		}
 		c.log.Error("call not answered", "err", err)
 		c.hangUp()
-		c.closeMedia()
 		c.missed(ctx, "the call could not be answered: "+err.Error(), 0)
 		return
 	}
@@ -236,11 +242,11 @@ func (c *call) rangOut(reason string) {
 // was completed elsewhere: protocol SIP, cause 200.
 func answeredElsewhere(reason string) bool {
 	for _, r := range splitAddresses(reason) {
-		proto, params, _ := strings.Cut(r, ";")
-		if !strings.EqualFold(strings.TrimSpace(proto), "SIP") {
+		parts := splitParams(r)
+		if !strings.EqualFold(strings.TrimSpace(parts[0]), "SIP") {
 			continue
 		}
-		for _, p := range strings.Split(params, ";") {
+		for _, p := range parts[1:] {
 			k, v, _ := strings.Cut(p, "=")
 			if strings.EqualFold(strings.TrimSpace(k), "cause") && strings.TrimSpace(v) == "200" {
 				return true
@@ -248,6 +254,28 @@ func answeredElsewhere(reason string) bool {
 		}
 	}
 	return false
+}
+
+// splitParams splits "a;b=1;c=\"x;y\"" at the semicolons outside quotes.
+func splitParams(v string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ';':
+			if !quoted {
+				out = append(out, v[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, v[start:])
 }
 
 // answer opens the call's audio and sends 200 OK with the SDP answer. It
@@ -264,7 +292,7 @@ func (c *call) answer() error {
 	}
 	c.localIP = c.s.localIP(c.peerIP())
 	remote := c.offer.addr
-	if remote.IP.IsUnspecified() {
+	if remote.IP == nil || remote.IP.IsUnspecified() {
 		remote = nil
 	}
 	c.media, err = stream.Start(c.s.ctx, stream.Config{
@@ -288,8 +316,8 @@ func (c *call) answer() error {
 
 // peerIP is the caller's media address, or where the INVITE came from.
 func (c *call) peerIP() net.IP {
-	if c.offer.addr != nil && !c.offer.addr.IP.IsUnspecified() {
-		return c.offer.addr.IP
+	if ip := c.offer.addr.IP; ip != nil && !ip.IsUnspecified() {
+		return ip
 	}
 	host, _, _ := net.SplitHostPort(c.dlg.InviteRequest.Source())
 	return net.ParseIP(host)
@@ -588,7 +616,7 @@ func (s *Service) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// The codec stays the one the call started with.
 	off.payloadType = c.offer.payloadType
-	if off.addr != nil && !off.addr.IP.IsUnspecified() {
+	if ip := off.addr.IP; ip != nil && !ip.IsUnspecified() {
 		c.media.SetRemote(off.addr)
 	}
 	c.media.Hold(off.onHold())

@@ -21,47 +21,99 @@ func (c caller) anonymous() bool { return c.number == "" && c.name == "anonymous
 
 // callerOf reads the caller's identity from, in order of trust,
 // P-Asserted-Identity (RFC 3325, set by the provider), Remote-Party-ID (its
-// older form) and From. A caller whose number is withheld is "anonymous".
+// older form) and From: the first phone number any of them gives, and the
+// first display name. A caller who asked for privacy (a Privacy header of
+// RFC 3323 hiding their identity, Remote-Party-ID with privacy=full or uri)
+// or whose address says anonymous is recorded as "anonymous".
 func callerOf(req *sip.Request) caller {
-	var candidates []string
+	if h := req.GetHeader("Privacy"); h != nil {
+		for _, v := range strings.Split(h.Value(), ";") {
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "id", "user", "header", "critical":
+				return caller{name: "anonymous"}
+			}
+		}
+	}
+	type candidate struct {
+		text    string
+		trusted bool
+	}
+	var candidates []candidate
 	for _, name := range []string{"P-Asserted-Identity", "Remote-Party-ID"} {
 		for _, h := range req.GetHeaders(name) {
 			// P-Asserted-Identity may hold a sip: and a tel: identity,
 			// comma-separated.
-			candidates = append(candidates, splitAddresses(h.Value())...)
+			for _, a := range splitAddresses(h.Value()) {
+				candidates = append(candidates, candidate{a, true})
+			}
 		}
 	}
 	if from := req.From(); from != nil {
-		candidates = append(candidates, from.Value())
+		candidates = append(candidates, candidate{from.Value(), false})
 	}
-	var first caller
-	for i, text := range candidates {
+	var who caller
+	hideName := false
+	for _, cand := range candidates {
 		var uri sip.Uri
 		params := sip.NewParams()
-		display, err := sip.ParseAddressValue(text, &uri, &params)
+		display, err := sip.ParseAddressValue(cand.text, &uri, &params)
 		if err != nil {
 			continue
 		}
-		c := identity(display, uri)
-		if privacy, _ := params.Get("privacy"); privacy == "full" || privacy == "name" {
-			// Remote-Party-ID;privacy=full: the provider knows the caller
-			// but was asked not to show them.
-			c = caller{name: "anonymous"}
-		}
-		if i == 0 || first == (caller{}) {
-			first = c
-		}
-		if c.number != "" {
-			if c.name == "" {
-				c.name = first.name
+		c := identity(unescapeDisplay(display), uri)
+		if cand.trusted {
+			// Remote-Party-ID;privacy=full|uri|name: the provider knows the
+			// caller but was asked not to show them.
+			switch privacy, _ := params.Get("privacy"); strings.ToLower(privacy) {
+			case "full":
+				return caller{name: "anonymous"}
+			case "uri":
+				if c.name == "" || c.name == "anonymous" {
+					return caller{name: "anonymous"}
+				}
+				return caller{name: c.name}
+			case "name":
+				hideName = true
 			}
+			if c.anonymous() {
+				return c
+			}
+		}
+		if who.number == "" {
+			who.number = c.number
+		}
+		if who.name == "" && !c.anonymous() {
+			who.name = c.name
+		}
+		if c.anonymous() && who.number == "" && !cand.trusted {
+			// The From of a withheld call; a trusted identity above would
+			// have given the number.
 			return c
 		}
 	}
-	if first == (caller{}) {
+	if hideName {
+		who.name = ""
+	}
+	if who == (caller{}) {
 		return caller{name: "anonymous"}
 	}
-	return first
+	return who
+}
+
+// unescapeDisplay removes the quoted-pair escapes (RFC 3261 section 25.1)
+// the parser leaves in a quoted display name.
+func unescapeDisplay(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // identity turns one address into a caller.

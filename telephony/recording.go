@@ -173,7 +173,7 @@ func (s *Service) store(ctx context.Context, wavPath, metaPath string, m recordi
 		text, err := s.transcribe(ctx, wavPath)
 		if err != nil {
 			log.Warn("voicemail not transcribed", "err", err)
-			in.Flags = append(in.Flags, "transcription-failed")
+			in.Flags = append(in.Flags, "transcription_failed")
 			in.Meta["transcription_error"] = truncate(err.Error(), 512)
 		} else {
 			in.Transcript = text

@@ -19,9 +19,10 @@ var errNoCodec = errors.New("the offer has neither PCMU nor PCMA")
 // offer is what the box takes from the caller's SDP: where to send audio,
 // in which G.711 law, and which payload type carries RFC 4733 key presses.
 type offer struct {
-	// addr is where the caller receives audio. A nil IP (c=0.0.0.0, the
-	// old way of putting a call on hold) or an unspecified one means "no
-	// audio to send"; the media latches on the first packet instead.
+	// addr is where the caller receives audio. An unspecified IP
+	// (c=0.0.0.0) is the old way of putting a call on hold; a nil IP (a
+	// host name in c=) means the media latches on the caller's first
+	// packet.
 	addr *net.UDPAddr
 	// payloadType is 0 (PCMU) or 8 (PCMA), the first of the two in the
 	// caller's order of preference.
@@ -34,7 +35,7 @@ type offer struct {
 
 // onHold reports whether the caller asks the box not to send audio.
 func (o offer) onHold() bool {
-	return o.direction == "sendonly" || o.direction == "inactive" || o.addr == nil || o.addr.IP.IsUnspecified()
+	return o.direction == "sendonly" || o.direction == "inactive" || (o.addr.IP != nil && o.addr.IP.IsUnspecified())
 }
 
 // parseOffer reads an SDP offer (RFC 4566, RFC 3264). It takes the first
@@ -44,6 +45,9 @@ func parseOffer(body []byte) (offer, error) {
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(body); err != nil {
 		return offer{}, fmt.Errorf("sdp: %w", err)
+	}
+	if sd.Origin.UnicastAddress == "" {
+		return offer{}, errors.New("sdp: no origin (o=) line")
 	}
 	var audio *sdp.MediaDescription
 	for _, md := range sd.MediaDescriptions {
@@ -70,8 +74,8 @@ func parseOffer(body []byte) (offer, error) {
 			o.payloadType, found = uint8(pt), true
 		}
 	}
-	// A dynamic payload type may be mapped to PCMU or PCMA by name, and
-	// telephone-event always is.
+	// telephone-event has a dynamic payload type, named by an rtpmap; a
+	// static G.711 type mapped to another clock rate is not G.711.
 	for _, a := range audio.Attributes {
 		if a.Key != "rtpmap" {
 			continue
@@ -117,7 +121,7 @@ func parseOffer(body []byte) (offer, error) {
 	if ip == nil {
 		// A host name in c= is allowed but rare; resolving it is not worth
 		// a DNS wait while the caller rings. Latch instead.
-		ip = net.IPv4zero
+		ip = nil
 	}
 	o.addr = &net.UDPAddr{IP: ip, Port: audio.MediaName.Port.Value}
 	return o, nil
