@@ -71,7 +71,10 @@ type Service struct {
 	Open func(time.Time) bool
 	// Health, when set, receives the line's state as "sip".
 	Health *health.Registry
-	Log    *slog.Logger
+	// Warning, when set, is a problem shown with the line's health (a
+	// greeting file that did not load).
+	Warning string
+	Log     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
@@ -231,7 +234,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.report()
 	log.Info("phone line ready", "mode", c.Mode, "listen", s.listenText(), "contact", contactHost,
 		"rtp_ports", fmt.Sprintf("%d-%d", c.RTPPortMin, c.RTPPortMax), "max_calls", c.MaxCalls)
+	s.mu.Lock()
 	s.unwatch = context.AfterFunc(ctx, func() { s.Close() })
+	s.mu.Unlock()
 	return nil
 }
 
@@ -284,9 +289,10 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	unwatch := s.unwatch
 	s.mu.Unlock()
-	if s.unwatch != nil {
-		s.unwatch()
+	if unwatch != nil {
+		unwatch()
 	}
 	s.stop()
 	s.callWG.Wait()
@@ -342,6 +348,10 @@ func (s *Service) report() {
 		if !r.registered {
 			state = health.Down
 		}
+	}
+	if s.Warning != "" && state == health.OK {
+		state = health.Degraded
+		detail += "; " + s.Warning
 	}
 	if st.StoreErrors > 0 {
 		state = health.Degraded

@@ -90,7 +90,10 @@ func start(t *testing.T, bin, dataDir string, env ...string) *appliance {
 	t.Helper()
 	a := &appliance{addr: freeAddr(t), logs: &logBuffer{}}
 	a.cmd = exec.Command(bin, "run", "--data", dataDir, "--http", a.addr)
-	a.cmd.Env = append(os.Environ(), env...)
+	// The phone line listens on a port of its own, not the shared 5060,
+	// unless the test names one.
+	a.cmd.Env = append(os.Environ(), "COUNTERDESK_SIP_LISTEN=127.0.0.1:0")
+	a.cmd.Env = append(a.cmd.Env, env...)
 	a.cmd.Stderr = a.logs
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -153,6 +153,7 @@ type common struct {
 	configPath string
 	dataDir    string
 	httpAddr   string
+	sipAddr    string
 }
 
 func (c *common) register(fs *flag.FlagSet, withHTTP bool) {
@@ -160,6 +161,7 @@ func (c *common) register(fs *flag.FlagSet, withHTTP bool) {
 	fs.StringVar(&c.dataDir, "data", "", "data `DIR`, overriding store.data_dir")
 	if withHTTP {
 		fs.StringVar(&c.httpAddr, "http", "", "HTTP listen `ADDR`, overriding http.listen")
+		fs.StringVar(&c.sipAddr, "sip", "", "SIP listen `ADDR` for UDP and TCP, overriding sip.listen")
 	}
 }
 
@@ -177,6 +179,9 @@ func (c *common) load(environ []string) (config.Config, error) {
 	}
 	if c.httpAddr != "" {
 		cfg.HTTP.Listen = c.httpAddr
+	}
+	if c.sipAddr != "" {
+		cfg.SIP.Listen = c.sipAddr
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err

@@ -49,7 +49,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return fmt.Errorf("%w: data folder: %w", errConfig, err)
 	}
-	desk, err := openDesk(dataDir, cfg, log)
+	desk, rules, err := openDeskRules(dataDir, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		defer wg.Done()
 		runModem(channels, cfg, desk, reg, log.With("subsystem", "modem"))
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runPhone(channels, cfg, desk, rules.Open, dataDir, reg, log.With("subsystem", "sip"))
+	}()
 
 	count, _ := desk.Count()
 	log.Info("counterdesk ready",
@@ -118,6 +123,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		"config", configName(c.configPath),
 		"tickets", count,
 		"modem", cfg.Modem.Device,
+		"sip", sipSummary(cfg.SIP),
 		"startup", time.Since(start).Round(time.Millisecond))
 
 	tick := time.NewTicker(healthEvery)
@@ -150,12 +156,30 @@ func configName(path string) string {
 	return path
 }
 
+// sipSummary says how the phone line is set up, for the ready line.
+func sipSummary(s config.SIP) string {
+	switch s.Mode {
+	case "off":
+		return "off"
+	case "register":
+		return s.Listen + ", registering with " + s.Registrar
+	}
+	return s.Listen
+}
+
 // openDesk opens the store with the settings of cfg and its triage and
 // automation rules.
 func openDesk(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, error) {
+	d, _, err := openDeskRules(dataDir, cfg, log)
+	return d, err
+}
+
+// openDeskRules is openDesk that also returns the rules, whose opening
+// hours the channels read.
+func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, *triage.Engine, error) {
 	rules, err := triage.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: triage rules: %w", errConfig, err)
+		return nil, nil, fmt.Errorf("%w: triage rules: %w", errConfig, err)
 	}
 	d, err := ticket.Open(dataDir, ticket.Options{
 		Triager:      rules,
@@ -179,9 +203,9 @@ func openDesk(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk
 		Logger: log.With("subsystem", "store"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
-	return d, nil
+	return d, rules, nil
 }
 
 // reportStore records the health of the store and the outbox. A parked row
