@@ -184,7 +184,9 @@ func (c *call) run() {
 		c.rangOut(reason)
 		return
 	case <-ctx.Done():
-		c.dlg.Respond(480, "Temporarily Unavailable", nil)
+		// Straight to the transaction: the line does not wait for the
+		// caller's ACK while it shuts down.
+		c.tx.Respond(sip.NewResponseFromRequest(c.dlg.InviteRequest, 480, "Temporarily Unavailable", nil))
 		c.missed(ctx, "the line shut down while the call rang", 0)
 		return
 	case <-timer.C:

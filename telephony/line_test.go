@@ -27,6 +27,7 @@ func eventMap() []string {
 
 // Beyond max_calls a caller hears busy; the calls in progress go on.
 func TestBusyBeyondMaxCalls(t *testing.T) {
+	t.Parallel()
 	l := startLine(t, func(s *Service) {
 		s.Config.MaxCalls = 2
 		s.Config.Ring, s.Config.RingAfterHours = 30*time.Second, 30*time.Second
@@ -73,6 +74,7 @@ func TestOptions(t *testing.T) {
 // A caller who hangs up during the greeting leaves a missed call; so does
 // one who speaks less than min_message_seconds.
 func TestHangUpBeforeAMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		talk time.Duration
@@ -107,6 +109,7 @@ func TestHangUpBeforeAMessage(t *testing.T) {
 
 // Silence and the length limit end a message; the box hangs up.
 func TestBoxEndsMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(*Service)
@@ -141,6 +144,7 @@ func TestBoxEndsMessage(t *testing.T) {
 
 // A caller on hold gets no audio from the box; off hold it flows again.
 func TestHoldReinvite(t *testing.T) {
+	t.Parallel()
 	l := startLine(t, func(s *Service) {
 		s.Config.Ring = 200 * time.Millisecond
 		s.Greetings.Open = tone(20*time.Second, 500)
@@ -202,6 +206,7 @@ func (p *phone) countRTP(d time.Duration) int {
 
 // Packets from a stranger never reach the recording.
 func TestStrangerRTPIgnored(t *testing.T) {
+	t.Parallel()
 	l := startLine(t, func(s *Service) { s.Config.Ring = 200 * time.Millisecond })
 	p := newPhone(t, "+447700900123")
 	d, to := p.answered(l, p.offer(pcmuOffer, eventMap()...))
@@ -318,6 +323,7 @@ func TestAfterHours(t *testing.T) {
 // A transcription command's output is stored on the voicemail and read by
 // triage; a failing command leaves the voicemail with a visible flag.
 func TestTranscription(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.sh")
 	bad := filepath.Join(dir, "bad.sh")

@@ -68,6 +68,7 @@ func ringFor(d time.Duration) func(*Service) {
 // A caller who speaks for ten seconds after the beep and hangs up leaves a
 // voicemail ticket whose WAV holds those ten seconds.
 func TestSippVoicemail(t *testing.T) {
+	t.Parallel()
 	l := startLine(t, nil)
 	dir := t.TempDir()
 	const seconds = 10
@@ -113,6 +114,7 @@ func TestSippVoicemail(t *testing.T) {
 
 // A caller who presses '#' (RFC 4733) ends the message; the box hangs up.
 func TestSippHashEndsMessage(t *testing.T) {
+	t.Parallel()
 	l := startLine(t, nil)
 	dir := t.TempDir()
 	for _, name := range []string{"g711a.pcap", "dtmf_2833_pound.pcap"} {
