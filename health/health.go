@@ -30,9 +30,10 @@ type Status struct {
 
 // Registry holds the latest Status of each subsystem by name.
 type Registry struct {
-	mu   stdsync.Mutex
-	subs map[string]Status
-	now  func() time.Time
+	mu      stdsync.Mutex
+	subs    map[string]Status
+	sources map[string]func() []Metric
+	now     func() time.Time
 }
 
 // New returns an empty registry.

@@ -433,6 +433,11 @@ func (c *call) takeMessage(ctx context.Context) {
 	c.hangUpUnlessGone()
 	c.closeMedia()
 	st := c.media.Stats()
+	c.s.count(func(s *Stats) {
+		s.RTPReceived += st.Received
+		s.RTPLost += st.Lost
+		s.RTPForeign += st.Foreign
+	})
 	c.log.Info("voicemail ended", "why", ended, "rtp_received", st.Received, "rtp_lost", st.Lost, "rtp_foreign", st.Foreign)
 	rec.meta.Ended = ended
 	rec.meta.RTPReceived, rec.meta.RTPLost = st.Received, st.Lost

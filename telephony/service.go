@@ -110,6 +110,10 @@ type Stats struct {
 	Refused     int // refused for another reason (488, 400, 503)
 	Active      int // calls in progress now
 	StoreErrors int // tickets that could not be stored
+	// RTP packets of the calls that ended: received from the caller,
+	// lost on the way (filled with silence), and sent by strangers
+	// (ignored).
+	RTPReceived, RTPLost, RTPForeign uint64
 }
 
 // ErrClosed is returned by Start on a service that was closed.
@@ -230,6 +234,9 @@ func (s *Service) Start(ctx context.Context) error {
 			defer s.wg.Done()
 			s.registerLoop(s.ctx, port)
 		}()
+	}
+	if s.Health != nil {
+		s.Health.AddSource("sip", s.metrics)
 	}
 	s.report()
 	log.Info("phone line ready", "mode", c.Mode, "listen", s.listenText(), "contact", contactHost,
@@ -404,4 +411,38 @@ func resolveIP(host string) (net.IP, error) {
 		return nil, err
 	}
 	return ips[0], nil
+}
+
+// metrics gives the line's counters to the metrics page.
+func (s *Service) metrics() []health.Metric {
+	st := s.Stats()
+	calls := func(outcome string, n int) health.Metric {
+		return health.Metric{Name: "counterdesk_sip_calls_total", Type: "counter",
+			Help:   "Calls that reached the phone line since it started, by outcome.",
+			Labels: map[string]string{"outcome": outcome}, Value: float64(n)}
+	}
+	rtp := func(kind string, n uint64) health.Metric {
+		return health.Metric{Name: "counterdesk_sip_rtp_packets_total", Type: "counter",
+			Help:   "RTP packets of finished calls: received from callers, lost on the way, and from strangers (ignored).",
+			Labels: map[string]string{"kind": kind}, Value: float64(n)}
+	}
+	out := []health.Metric{
+		calls("voicemail", st.Voicemails), calls("missed", st.Missed), calls("answered_elsewhere", st.Answered),
+		calls("busy", st.Busy), calls("refused", st.Refused),
+		{Name: "counterdesk_sip_calls_active", Type: "gauge", Help: "Calls in progress.", Value: float64(st.Active)},
+		{Name: "counterdesk_sip_calls_max", Type: "gauge", Help: "The most calls handled at once (max_calls).", Value: float64(s.Config.MaxCalls)},
+		{Name: "counterdesk_sip_store_errors_total", Type: "counter", Help: "Calls whose ticket could not be stored.", Value: float64(st.StoreErrors)},
+		rtp("received", st.RTPReceived), rtp("lost", st.RTPLost), rtp("foreign", st.RTPForeign),
+	}
+	if s.Config.Mode == "register" {
+		r := s.regState()
+		v := 0.0
+		if r.registered {
+			v = 1
+		}
+		out = append(out,
+			health.Metric{Name: "counterdesk_sip_registered", Type: "gauge", Help: "1 while the line is registered with its registrar.", Value: v},
+			health.Metric{Name: "counterdesk_sip_register_failures", Type: "gauge", Help: "Failed registration attempts since the last success.", Value: float64(r.failures)})
+	}
+	return out
 }

@@ -193,6 +193,11 @@ func TestSippRegister(t *testing.T) {
 	if st.State != health.OK || !strings.Contains(st.Detail, "registered as sip:201@127.0.0.1") {
 		t.Errorf("health = %+v", st)
 	}
+	var text bytes.Buffer
+	health.WriteText(&text, reg.Metrics())
+	if !strings.Contains(text.String(), "counterdesk_sip_registered 1\n") {
+		t.Errorf("metrics do not show the registration:\n%s", text.String())
+	}
 	if left := time.Until(l.svc.regState().until); left < 100*time.Second || left > 120*time.Second {
 		t.Errorf("registration runs %v more, want the 120 s the registrar granted", left)
 	}

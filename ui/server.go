@@ -181,6 +181,7 @@ func New(opts Options) *Server {
 func (s *Server) routes() {
 	s.app.Use(s.around)
 	s.app.Get("/healthz", s.healthz)
+	s.app.Get("/metrics", s.authenticate, s.metrics)
 
 	api := s.app.Group("/api/v1", s.limitBody, s.authenticate)
 	api.Get("/tickets", s.listTickets)

@@ -384,3 +384,29 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("%d tickets, want 1", n)
 	}
 }
+
+// /metrics needs an API token and gives the Prometheus text format.
+func TestMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.do("GET", "/metrics", "", nil).wantStatus(t, 401)
+	f.health.Set("sip", health.OK, "registered")
+	f.health.AddSource("sip", func() []health.Metric {
+		return []health.Metric{{Name: "counterdesk_sip_calls_active", Help: "Calls in progress.", Value: 2}}
+	})
+	r := f.do("GET", "/metrics", f.agent, nil)
+	r.wantStatus(t, 200)
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	for _, want := range []string{
+		"# TYPE counterdesk_sip_calls_active gauge\ncounterdesk_sip_calls_active 2\n",
+		`counterdesk_subsystem_state{state="ok",subsystem="sip"} 1`,
+		"counterdesk_tickets 0\n",
+		`counterdesk_outbox_rows{state="pending"} 0`,
+		`counterdesk_build_info{version="1.2.3-test"} 1`,
+	} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, r.body)
+		}
+	}
+}

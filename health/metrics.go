@@ -1,0 +1,128 @@
+package health
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Metric is one sample for the Prometheus text format: a counter or gauge
+// with its labels.
+type Metric struct {
+	Name   string // such as "counterdesk_sip_calls_total"
+	Help   string
+	Type   string // "counter" or "gauge"
+	Labels map[string]string
+	Value  float64
+}
+
+// AddSource registers a function whose metrics are read at each scrape,
+// under a name that replaces an earlier source of the same name.
+func (r *Registry) AddSource(name string, f func() []Metric) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sources == nil {
+		r.sources = make(map[string]func() []Metric)
+	}
+	r.sources[name] = f
+}
+
+// states lists the states a subsystem can be in, for the one-hot gauge.
+var states = []string{OK, Degraded, Down, Disabled}
+
+// Metrics returns every source's metrics and, for each subsystem, the
+// gauge counterdesk_subsystem_state{subsystem, state} that is 1 for its
+// current state and 0 for the others.
+func (r *Registry) Metrics() []Metric {
+	r.mu.Lock()
+	subs := maps.Clone(r.subs)
+	sources := slices.Collect(maps.Values(r.sources))
+	r.mu.Unlock()
+	var out []Metric
+	for name, st := range subs {
+		for _, s := range states {
+			v := 0.0
+			if st.State == s {
+				v = 1
+			}
+			out = append(out, Metric{
+				Name: "counterdesk_subsystem_state", Type: "gauge",
+				Help:   "1 for the state each subsystem is in (ok, degraded, down, disabled), 0 for the others.",
+				Labels: map[string]string{"subsystem": name, "state": s}, Value: v,
+			})
+		}
+	}
+	for _, f := range sources {
+		out = append(out, f()...)
+	}
+	return out
+}
+
+// WriteText writes metrics in the Prometheus text exposition format
+// (version 0.0.4), grouped by name with one HELP and TYPE line each.
+func WriteText(w io.Writer, metrics []Metric) error {
+	slices.SortStableFunc(metrics, func(a, b Metric) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(labelText(a.Labels), labelText(b.Labels)))
+	})
+	var b strings.Builder
+	last := ""
+	for _, m := range metrics {
+		if m.Name != last {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.Name, escapeHelp(m.Help), m.Name, cmp.Or(m.Type, "gauge"))
+			last = m.Name
+		}
+		b.WriteString(m.Name)
+		b.WriteString(labelText(m.Labels))
+		b.WriteByte(' ')
+		b.WriteString(formatValue(m.Value))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func labelText(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(labels)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteString(`="`)
+		b.WriteString(escapeLabel(labels[k]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// escapeLabel escapes a label value: backslash, double quote and newline.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// escapeHelp escapes HELP text: backslash and newline.
+func escapeHelp(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
