@@ -112,35 +112,42 @@ func TestSippVoicemail(t *testing.T) {
 	}
 }
 
-// A caller who presses '#' (RFC 4733) ends the message; the box hangs up.
+// A caller who presses '#' (RFC 4733) ends the message; the box hangs up,
+// over UDP and over TCP.
 func TestSippHashEndsMessage(t *testing.T) {
 	t.Parallel()
-	l := startLine(t, nil)
-	dir := t.TempDir()
-	for _, name := range []string{"g711a.pcap", "dtmf_2833_pound.pcap"} {
-		if err := os.Symlink(filepath.Join(sippPcaps(t), name), filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	code, out := runSippIn(t, l, dir, "dtmf.xml")
-	if code != 0 {
-		t.Fatalf("sipp exit %d:\n%s", code, out)
-	}
-	l.waitStats(t, "the voicemail", func(s Stats) bool { return s.Voicemails == 1 })
-	th := l.threads(t)
-	m := th[0].Messages[0]
-	if m.Meta["ended"] != "the caller pressed #" {
-		t.Errorf("ended = %q, want the caller pressed #", m.Meta["ended"])
-	}
-	w := readAttachment(t, l, m.Attachments[0])
-	// g711a.pcap holds 236 packets (4.7 s of sound) spread over 7.05 s
-	// with gaps in their timestamps, as a phone with silence suppression
-	// sends; the recording keeps real time, so it lasts the 7.05 s.
-	if d := w.Duration(); d < 6900*time.Millisecond || d > 7300*time.Millisecond {
-		t.Errorf("recording lasts %v, want the 7.05 s g711a.pcap spans", d)
-	}
-	if th[0].Contact.Phones[0] != "+447700900456" {
-		t.Errorf("a national number was not read in the shop's region: %v", th[0].Contact.Phones)
+	for _, transport := range []string{"u1", "t1"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			l := startLine(t, nil)
+			dir := t.TempDir()
+			for _, name := range []string{"g711a.pcap", "dtmf_2833_pound.pcap"} {
+				if err := os.Symlink(filepath.Join(sippPcaps(t), name), filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out := runSippIn(t, l, dir, "dtmf.xml", "-t", transport)
+			if code != 0 {
+				t.Fatalf("sipp exit %d:\n%s", code, out)
+			}
+			l.waitStats(t, "the voicemail", func(s Stats) bool { return s.Voicemails == 1 })
+			th := l.threads(t)
+			m := th[0].Messages[0]
+			if m.Meta["ended"] != "the caller pressed #" {
+				t.Errorf("ended = %q, want the caller pressed #", m.Meta["ended"])
+			}
+			w := readAttachment(t, l, m.Attachments[0])
+			// g711a.pcap holds 236 packets (4.7 s of sound) spread over
+			// 7.05 s with gaps in their timestamps, as a phone with silence
+			// suppression sends; the recording keeps real time, so it lasts
+			// the 7.05 s.
+			if d := w.Duration(); d < 6900*time.Millisecond || d > 7300*time.Millisecond {
+				t.Errorf("recording lasts %v, want the 7.05 s g711a.pcap spans", d)
+			}
+			if th[0].Contact.Phones[0] != "+447700900456" {
+				t.Errorf("a national number was not read in the shop's region: %v", th[0].Contact.Phones)
+			}
+		})
 	}
 }
 
