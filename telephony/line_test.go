@@ -396,7 +396,11 @@ func TestNoLeaks(t *testing.T) {
 	fds := openFiles(t)
 	l := startLine(t, func(s *Service) { s.Config.Ring = time.Second })
 	p := newPhone(t, "+447700900123")
+	idle := openFiles(t)
 	d, to := p.answered(l, p.offer(pcmuOffer, eventMap()...))
+	if during := openFiles(t); during <= idle {
+		t.Errorf("%d open files during the call, %d before: the call's RTP socket is not counted", during, idle)
+	}
 	time.Sleep(time.Second)
 	p.talk(to, tone(2500*time.Millisecond, 300), 1, 1, 1)
 	hangUp(t, d)
@@ -406,6 +410,10 @@ func TestNoLeaks(t *testing.T) {
 	d2.WaitAnswer(ctx, sipgo.AnswerOptions{})
 	cancel()
 	l.waitStats(t, "the missed call", func(s Stats) bool { return s.Missed == 1 && s.Active == 0 })
+	// While the line runs, the calls' sockets and files are closed.
+	if after := openFiles(t); after > idle {
+		t.Errorf("%d open files after the calls, %d before them", after, idle)
+	}
 	l.svc.Close()
 	l.desk.Close()
 	p.ua.Close()
@@ -430,4 +438,60 @@ func openFiles(t *testing.T) int {
 		t.Skip("no /proc/self/fd")
 	}
 	return len(es)
+}
+
+// Every RFC 4475 torture message sent to a running line as a datagram gets
+// an answer or is dropped; the line keeps answering, and whatever it
+// stored from the valid ones, it stored once.
+func TestTortureOverTheWire(t *testing.T) {
+	t.Parallel()
+	l := startLine(t, func(s *Service) { s.Config.Ring, s.Config.RingAfterHours = time.Minute, time.Minute })
+	files, err := filepath.Glob(filepath.Join(tortureDir, "*", "*.dat"))
+	if err != nil || len(files) < 40 {
+		t.Fatalf("torture messages: %v (%d files)", err, len(files))
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: l.port()}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.WriteToUDP(b, to)
+		// Read what comes back for a moment; only the status line matters.
+		conn.SetReadDeadline(time.Now().Add(150 * time.Millisecond))
+		buf := make([]byte, 65535)
+		for {
+			n, _, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				break
+			}
+			line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+			if strings.Contains(f, "/invalid/") && strings.HasPrefix(line, "SIP/2.0 2") {
+				t.Errorf("%s: a message RFC 4475 calls invalid got %q", filepath.Base(f), line)
+			}
+		}
+	}
+	// The line still answers.
+	p := newPhone(t, "monitor")
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: l.port()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := p.client.Do(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("OPTIONS after the torture: %v %v", res, err)
+	}
+	st := l.svc.Stats()
+	t.Logf("after %d torture messages: %+v", len(files), st)
+	l.svc.Close()
+	// Calls that were ringing when the line closed are missed calls, one
+	// ticket message per call at most.
+	st = l.svc.Stats()
+	if st.Missed+st.StoreErrors+st.Refused > st.Calls+st.Refused {
+		t.Errorf("stats %+v", st)
+	}
 }

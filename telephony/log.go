@@ -3,6 +3,8 @@ package telephony
 import (
 	"context"
 	"log/slog"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // quietHandler passes the SIP stack's own log records on at debug level.
@@ -31,4 +33,11 @@ func (q quietHandler) WithGroup(name string) slog.Handler {
 // stackLogger is the logger given to sipgo.
 func (s *Service) stackLogger() *slog.Logger {
 	return slog.New(quietHandler{s.log().With("part", "sip-stack").Handler()})
+}
+
+// SetStackLogger sends the few log lines the SIP stack writes outside any
+// line (its package-wide logger) to l, at debug level. It changes state
+// shared by the whole process, so only main calls it, once.
+func SetStackLogger(l *slog.Logger) {
+	sip.SetDefaultLogger(slog.New(quietHandler{l.With("part", "sip-stack").Handler()}))
 }

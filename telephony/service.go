@@ -191,7 +191,12 @@ func (s *Service) Start(ctx context.Context) error {
 	stack := s.stackLogger()
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("counterdesk"), sipgo.WithUserAgentHostname(contactHost),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack),
+			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
+				// A stray response (a retransmission, or anyone's
+				// datagram): nothing to do.
+				stack.Debug("response matching no request", "status", r.StatusCode, "source", r.Source())
+			})))
 	if err != nil {
 		s.closeSockets()
 		return fmt.Errorf("telephony: %w", err)

@@ -23,6 +23,7 @@ func runPhone(ctx context.Context, cfg config.Config, desk *ticket.Desk, open fu
 		reg.Set("sip", health.Disabled, `the phone line is off (mode = "off" in [sip])`)
 		return
 	}
+	telephony.SetStackLogger(log)
 	svc := &telephony.Service{
 		Config: telephony.Config{
 			Mode: s.Mode, Listen: s.Listen, UDP: s.UDP, TCP: s.TCP, PublicAddress: s.PublicAddress,
