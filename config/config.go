@@ -163,6 +163,12 @@ type HTTP struct {
 	ReadTimeout Duration `toml:"read_timeout"`
 	// WriteTimeout limits the time to write one response.
 	WriteTimeout Duration `toml:"write_timeout"`
+	// TLS is "off" (plain HTTP), "self-signed" (a certificate the box
+	// makes on first start and keeps in its data folder) or "files" (the
+	// certificate and key in CertFile and KeyFile).
+	TLS      string `toml:"tls"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
 }
 
 // Log configures the process log.
@@ -203,6 +209,7 @@ func Default() Config {
 			MaxBodyBytes: 1 << 20,
 			ReadTimeout:  Duration{30 * time.Second},
 			WriteTimeout: Duration{60 * time.Second},
+			TLS:          "off",
 		},
 		Modem: Modem{
 			Device:            "auto",

@@ -402,6 +402,12 @@ func TestValidate(t *testing.T) {
 			want: []problem{{0, "http.read_timeout", "more than 0s"}, {0, "http.write_timeout", "more than 0s"}},
 		},
 		{"log level case", func(c *Config) { c.Log.Level = "INFO" }, []problem{{0, "log.level", `not "INFO"`}}},
+		{"tls mode", func(c *Config) { c.HTTP.TLS = "on" }, []problem{{0, "http.tls", `not "on"`}}},
+		{
+			name:   "tls files need both",
+			change: func(c *Config) { c.HTTP.TLS = "files" },
+			want:   []problem{{0, "http.cert_file", "certificate"}, {0, "http.key_file", "private key"}},
+		},
 		{"sip mode", func(c *Config) { c.SIP.Mode = "trunk" }, []problem{{0, "sip.mode", `not "trunk"`}}},
 		{"sip off skips the rest", func(c *Config) { c.SIP.Mode = "off"; c.SIP.Listen = "bad" }, nil},
 		{"sip no transport", func(c *Config) { c.SIP.UDP, c.SIP.TCP = false, false }, []problem{{0, "sip.tcp", "at least one transport"}}},

@@ -47,6 +47,11 @@ func (c Config) validate() []Problem {
 	between(&v, "http.max_body_bytes", c.HTTP.MaxBodyBytes, 1024, 1<<30)
 	v.check("http.read_timeout", c.HTTP.ReadTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.ReadTimeout)
 	v.check("http.write_timeout", c.HTTP.WriteTimeout.Duration > 0, "must be more than 0s, not %v", c.HTTP.WriteTimeout)
+	v.oneOf("http.tls", c.HTTP.TLS, "off", "self-signed", "files")
+	if c.HTTP.TLS == "files" {
+		v.check("http.cert_file", c.HTTP.CertFile != "", `must name the certificate's PEM file when tls is "files"`)
+		v.check("http.key_file", c.HTTP.KeyFile != "", `must name the private key's PEM file when tls is "files"`)
+	}
 
 	v.check("modem.device", c.Modem.Device == "auto" || c.Modem.Device == "off" || strings.HasPrefix(c.Modem.Device, "/"),
 		`must be "auto", "off" or the path of a serial port such as "/dev/ttyUSB2", not %q`, c.Modem.Device)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,9 +70,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	reg := health.New()
 	reportStore(desk, reg)
 
+	tlsCfg, fingerprint, err := tlsConfig(cfg.HTTP, dataDir)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
+	}
+	scheme := "http://"
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https://"
 	}
 	srv := ui.New(ui.Options{
 		Desk:         desk,
@@ -114,10 +124,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		runPhone(channels, cfg, desk, rules.Open, dataDir, reg, log.With("subsystem", "sip"))
 	}()
 
+	if fingerprint != "" {
+		log.Info("staff pages over HTTPS", "tls", cfg.HTTP.TLS, "certificate_sha256", fingerprint)
+	}
 	count, _ := desk.Count()
 	log.Info("counterdesk ready",
 		"version", Version(),
-		"http", "http://"+ln.Addr().String(),
+		"http", scheme+ln.Addr().String(),
 		"data", dataDir,
 		"database", filepath.Join(dataDir, ticket.DBFile),
 		"config", configName(c.configPath),
