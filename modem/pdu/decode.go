@@ -65,6 +65,12 @@ type Message struct {
 	Concat         *Concat  // concatenation information, or nil
 	Ports          *Ports   // application port addressing, or nil
 	ValidityPeriod Validity // TP-VP (SMS-SUBMIT)
+	// Shift names the national language tables that the header's elements
+	// 0x25 and 0x24 select for GSM7 text (3GPP TS 23.038 clause 6.2.1.2.4),
+	// as received; zero for the default alphabet and extension table, and
+	// for UCS2 and Eightbit. Text is already decoded with them; pass it to
+	// DecodeGSM7Shift with the joined Data of a concatenated message.
+	Shift Shift
 }
 
 // DecodeHex decodes a PDU given as hex, as AT+CMGR, AT+CMGL and +CMT show it
@@ -248,9 +254,10 @@ const (
 
 // readUserData reads TP-UDL and TP-UD (3GPP TS 23.040 clauses 9.2.3.16 and
 // 9.2.3.24), splits off the user data header when TP-UDHI is set, and
-// decodes the text in the alphabet of the TP-DCS. For GSM 7-bit data the
-// length counts septets, header included, and the text starts at the next
-// septet boundary after the header.
+// decodes the text in the alphabet of the TP-DCS, with the national language
+// tables that the header names (3GPP TS 23.038 clause 6.2.1.2.4). For GSM
+// 7-bit data the length counts septets, header included, and the text
+// starts at the next septet boundary after the header.
 func readUserData(r *reader, m *Message) error {
 	udlOff := r.off
 	udl, err := r.byte("TP-UDL")
@@ -305,8 +312,9 @@ func readUserData(r *reader, m *Message) error {
 	}
 	switch m.Encoding {
 	case GSM7:
+		m.Shift = shiftOf(m.UDH)
 		m.Data = Unpack7(body, n, fill)
-		m.Text = DecodeGSM7(m.Data)
+		m.Text = DecodeGSM7Shift(m.Data, m.Shift)
 	case UCS2:
 		if len(body)%2 != 0 {
 			return &DecodeError{Offset: udOff, Field: "TP-UD", Err: fmt.Errorf("ucs-2 text of %d octets is odd: %w", len(body), ErrBadLength)}

@@ -57,6 +57,11 @@ func FuzzDecode(f *testing.F) {
 			f.Add([]byte(s))
 		}
 	}
+	// Hand-built SMS-DELIVERs with the national language elements 0x25 and
+	// 0x24: Turkish, Spanish, Portuguese, unknown languages, a wrong length.
+	for _, h := range []string{"250101240101", "240101", "250101", "240102", "250103240103", "250102", "250163240163", "24020101", "00034B0201250103240103"} {
+		f.Add(deliverWithUDH(mustHex(f, h), []byte{0x1C, 'i', escape, 0x47, escape, 0x09, 0x07, escape, escape, 0x40, escape}))
+	}
 	f.Fuzz(func(t *testing.T, pdu []byte) {
 		m, err := Decode(pdu)
 		m2, err2 := DecodeHex(hex.EncodeToString(pdu))
@@ -85,21 +90,42 @@ func FuzzDecode(f *testing.F) {
 		if len(m.Data) > maxSeptets || (m.Encoding == Eightbit && m.Text != "") {
 			t.Fatalf("user data %d octets, text %q", len(m.Data), m.Text)
 		}
+		if m.Encoding == GSM7 && DecodeGSM7Shift(m.Data, m.Shift) != m.Text {
+			t.Fatalf("Text %q is not the Data decoded with %v", m.Text, m.Shift)
+		}
+		if m.Encoding != GSM7 && !m.Shift.IsZero() {
+			t.Fatalf("shift %v for %v", m.Shift, m.Encoding)
+		}
 	})
 }
 
 func FuzzEncodeSubmit(f *testing.F) {
 	for _, s := range []string{"", "Hello World!", "[{abc}]~", "€" + strings.Repeat("x", 160), "世界您好！", "hello 😁", strings.Repeat("😁", 40), strings.Repeat("a]", 90)} {
-		f.Add(s, uint16(0), false)
+		f.Add(s, uint16(0), false, byte(0))
 	}
 	for _, row := range readTSV(f, "testdata/python-gsmmodem/segmentation_counts.tsv") {
-		f.Add(row[3], uint16(300), true)
+		f.Add(row[3], uint16(300), true, byte(0))
 	}
-	f.Fuzz(func(t *testing.T, text string, ref uint16, wide bool) {
+	// National language tables: langs bit 0 Turkish, 1 Spanish, 2
+	// Portuguese, 3 single shift only.
+	for _, s := range []string{
+		"Ação, você está ótimo", strings.Repeat("Ação, você está ótimo! ", 7), strings.Repeat("Ação, você está ótimo! ", 6) + "Ω",
+		"Şişeler ğüzel, İstanbul'da ışık", strings.Repeat("Şişeler ğüzel, İstanbul'da ışık. ", 9) + "{",
+		strings.Repeat("ĞŞİğşı", 13), strings.Repeat("¿Dónde está mi pedido? Ángel. ", 5), strings.Repeat("ığ ã ", 40), "ª º ∞ ` Ç",
+	} {
+		f.Add(s, uint16(7), false, byte(0x07))
+		f.Add(s, uint16(700), true, byte(0x09))
+	}
+	f.Fuzz(func(t *testing.T, text string, ref uint16, wide bool, langs byte) {
 		if len(text) > 4000 {
 			return
 		}
-		o := SubmitOptions{Class: -1, ConcatRef: ref, Use16BitRef: wide}
+		o := SubmitOptions{Class: -1, ConcatRef: ref, Use16BitRef: wide, SingleShiftOnly: langs&0x08 != 0}
+		for i, l := range []Language{Turkish, Spanish, Portuguese} {
+			if langs&(1<<i) != 0 {
+				o.NationalLanguages = append(o.NationalLanguages, l)
+			}
+		}
 		if !utf8.ValidString(text) {
 			if _, err := EncodeSubmit("+15551234567", text, o); !errors.Is(err, ErrBadText) {
 				t.Fatalf("invalid UTF-8 accepted: %v", err)

@@ -2,6 +2,7 @@ package pdu
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,6 +44,20 @@ func BenchmarkDecode(b *testing.B) {
 func BenchmarkEncodeSubmit(b *testing.B) {
 	for range b.N {
 		if _, err := EncodeSubmit("+905321234567", benchText+benchText, SubmitOptions{ConcatRef: 7, Class: -1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "messages/s")
+}
+
+// BenchmarkEncodeSubmitNational encodes a Turkish text that fits two GSM
+// 7-bit parts with the Turkish locking shift table (five in UCS-2), with all
+// three national languages enabled, so every table combination is counted.
+func BenchmarkEncodeSubmitNational(b *testing.B) {
+	text := strings.Repeat("Şişeler ğüzel, İstanbul'da ışık. ", 8)
+	o := SubmitOptions{ConcatRef: 7, Class: -1, NationalLanguages: []Language{Turkish, Spanish, Portuguese}}
+	for range b.N {
+		if _, err := EncodeSubmit("+905321234567", text, o); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -119,8 +119,9 @@ func TestSegmentationCounts(t *testing.T) {
 	for _, row := range readJSONL(t, "testdata/android-gsmsmstest/segmentation_vectors.jsonl") {
 		text := str(row["text"])
 		if strings.Contains(str(row["alphabet"]), "Turkish") {
-			// National language shift tables (3GPP TS 23.038 clause 6.2.1.2.4)
-			// are not implemented: such text goes out as UCS-2.
+			// Without national language shift tables (3GPP TS 23.038 clause
+			// 6.2.1.2.4), the default, such text goes out as UCS-2;
+			// TestNationalSegmentationAndroid checks it with them.
 			if _, enc := Segments(text); enc != UCS2 {
 				t.Errorf("Turkish text encoded as %v", enc)
 			}
@@ -300,7 +301,10 @@ func checkRoundTrip(t *testing.T, text string, o SubmitOptions) {
 	if got.String() != text {
 		t.Fatalf("round trip of %q gave %q", text, got.String())
 	}
-	if n, _ := Segments(text); n != len(pdus) && !o.Use16BitRef && o.ConcatRef < 256 {
+	if n, _, _ := SegmentsWith(text, o); n != len(pdus) {
+		t.Fatalf("SegmentsWith = %d, EncodeSubmit made %d", n, len(pdus))
+	}
+	if n, _ := Segments(text); n != len(pdus) && !o.Use16BitRef && o.ConcatRef < 256 && len(o.NationalLanguages) == 0 {
 		t.Fatalf("Segments = %d, EncodeSubmit made %d", n, len(pdus))
 	}
 }

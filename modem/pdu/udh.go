@@ -4,12 +4,13 @@ import "fmt"
 
 // Information element identifiers of 3GPP TS 23.040 clause 9.2.3.24.
 const (
-	IEConcat8     byte = 0x00 // concatenated message, 8-bit reference
-	IESpecialSMS  byte = 0x01 // special SMS message indication
-	IEPorts8      byte = 0x04 // application port addressing, 8-bit ports
-	IEPorts16     byte = 0x05 // application port addressing, 16-bit ports
-	IEConcat16    byte = 0x08 // concatenated message, 16-bit reference
-	IESingleShift byte = 0x24 // national language single shift table
+	IEConcat8      byte = 0x00 // concatenated message, 8-bit reference
+	IESpecialSMS   byte = 0x01 // special SMS message indication
+	IEPorts8       byte = 0x04 // application port addressing, 8-bit ports
+	IEPorts16      byte = 0x05 // application port addressing, 16-bit ports
+	IEConcat16     byte = 0x08 // concatenated message, 16-bit reference
+	IESingleShift  byte = 0x24 // national language single shift table (clause 9.2.3.24.15)
+	IELockingShift byte = 0x25 // national language locking shift table (clause 9.2.3.24.16)
 )
 
 // IE is one information element of a user data header (3GPP TS 23.040
@@ -82,4 +83,34 @@ func concatIE(ref uint16, wide bool, total, seq byte) []byte {
 		return []byte{IEConcat16, 4, byte(ref >> 8), byte(ref), total, seq}
 	}
 	return []byte{IEConcat8, 3, byte(ref), total, seq}
+}
+
+// shiftOf returns the national language tables that the information
+// elements 0x25 (locking shift) and 0x24 (single shift) of a user data header
+// name (3GPP TS 23.040 clauses 9.2.3.24.15 and 9.2.3.24.16). An element of
+// the wrong length is ignored; when one is repeated the last one counts, as
+// clause 9.2.3.24 asks for elements that are not repeatable.
+func shiftOf(ies []IE) Shift {
+	var s Shift
+	for _, ie := range ies {
+		switch {
+		case ie.ID == IELockingShift && len(ie.Data) == 1:
+			s.Locking = Language(ie.Data[0])
+		case ie.ID == IESingleShift && len(ie.Data) == 1:
+			s.Single = Language(ie.Data[0])
+		}
+	}
+	return s
+}
+
+// shiftIEs appends the information elements that announce s: 0x25 for a
+// locking shift table, then 0x24 for a single shift table.
+func shiftIEs(h []byte, s Shift) []byte {
+	if s.Locking != 0 {
+		h = append(h, IELockingShift, 1, byte(s.Locking))
+	}
+	if s.Single != 0 {
+		h = append(h, IESingleShift, 1, byte(s.Single))
+	}
+	return h
 }
