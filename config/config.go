@@ -46,6 +46,11 @@ type Modem struct {
 	// PartsMaxAge is how long a long message waits for its missing parts
 	// before it becomes a ticket with what arrived.
 	PartsMaxAge Duration `toml:"parts_max_age"`
+	// NationalLanguage lets replies use a national language shift table
+	// of 3GPP TS 23.038 ("turkish", "spanish" or "portuguese"; "" for
+	// none), so that text in that language goes as 7-bit GSM in fewer
+	// parts than UCS-2.
+	NationalLanguage string `toml:"national_language"`
 }
 
 // SIP configures the shop's phone line: the box answers calls nobody picks

@@ -64,6 +64,7 @@ func (c Config) validate() []Problem {
 	between(&v, "modem.reject_calls_after_rings", c.Modem.RejectCallsAfterRings, 0, 30)
 	between(&v, "modem.send_rate_per_minute", c.Modem.SendRatePerMinute, 1, 60)
 	between(&v, "modem.parts_max_age", c.Modem.PartsMaxAge.Duration, time.Minute, 7*24*time.Hour)
+	v.oneOf("modem.national_language", c.Modem.NationalLanguage, "", "turkish", "spanish", "portuguese")
 
 	v.sip(c.SIP)
 

@@ -194,7 +194,8 @@ func joinText(parts []*pdu.Message) string {
 	}
 	switch parts[0].Encoding {
 	case pdu.GSM7:
-		return pdu.DecodeGSM7(data)
+		// Every part of a message carries the same shift tables.
+		return pdu.DecodeGSM7Shift(data, parts[0].Shift)
 	case pdu.UCS2:
 		if s, err := pdu.DecodeUCS2(data); err == nil {
 			return s

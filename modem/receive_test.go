@@ -293,3 +293,31 @@ func TestStopAndStart(t *testing.T) {
 		t.Errorf("%d opt-out events, want 2", opt)
 	}
 }
+
+// A long message sent with a national language shift table (here the
+// Turkish locking and single shift tables) reads back whole once its parts
+// are joined.
+func TestJoinTextNationalShift(t *testing.T) {
+	text := strings.Repeat("Şişeler güzel, İstanbul'da ışık çok; pervanem kırıldı. ", 4)
+	encoded, err := pdu.EncodeSubmit("+905321234567", text, pdu.SubmitOptions{NationalLanguages: []pdu.Language{pdu.Turkish}, Class: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(encoded) < 2 {
+		t.Fatalf("%d parts, want a long message", len(encoded))
+	}
+	var parts []*pdu.Message
+	for _, b := range encoded {
+		m, err := pdu.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Encoding != pdu.GSM7 || m.Shift.IsZero() {
+			t.Fatalf("part encoded as %v with shift %v, want 7-bit with the Turkish tables", m.Encoding, m.Shift)
+		}
+		parts = append(parts, m)
+	}
+	if got := joinText(parts); got != text {
+		t.Errorf("joined\n%q\nwant\n%q", got, text)
+	}
+}

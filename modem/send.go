@@ -35,6 +35,9 @@ type Sender struct {
 	PerMinute int
 	// StatusReports asks the network for delivery reports.
 	StatusReports bool
+	// NationalLanguages may be used for 7-bit text beyond the default
+	// alphabet (see pdu.SubmitOptions).
+	NationalLanguages []pdu.Language
 
 	mu   stdsync.Mutex
 	sent []time.Time // send times within the last minute
@@ -72,9 +75,10 @@ func (s *Sender) send(ctx context.Context, e *Engine, row ticket.OutboxRow) erro
 		return ticket.Permanent(err)
 	}
 	parts, err := pdu.EncodeSubmit(d.To, d.Body, pdu.SubmitOptions{
-		ConcatRef:    uint16(row.ID % 256),
-		StatusReport: s.StatusReports,
-		Class:        -1,
+		ConcatRef:         uint16(row.ID % 256),
+		StatusReport:      s.StatusReports,
+		Class:             -1,
+		NationalLanguages: s.NationalLanguages,
 	})
 	if err != nil {
 		s.failed(ctx, d, err.Error())

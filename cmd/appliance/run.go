@@ -16,6 +16,7 @@ import (
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/modem"
+	"github.com/counterdesk/counterdesk/modem/pdu"
 	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/counterdesk/counterdesk/triage"
 	"github.com/counterdesk/counterdesk/ui"
@@ -273,6 +274,14 @@ func runModem(ctx context.Context, cfg config.Config, desk *ticket.Desk, reg *he
 		Log:    log,
 	}
 	svc.Sender = &modem.Sender{Desk: desk, DB: desk.DB(), PerMinute: cfg.Modem.SendRatePerMinute, StatusReports: true}
+	switch cfg.Modem.NationalLanguage {
+	case "turkish":
+		svc.Sender.NationalLanguages = []pdu.Language{pdu.Turkish}
+	case "spanish":
+		svc.Sender.NationalLanguages = []pdu.Language{pdu.Spanish}
+	case "portuguese":
+		svc.Sender.NationalLanguages = []pdu.Language{pdu.Portuguese}
+	}
 	svc.Receiver = &modem.Receiver{Desk: desk, DB: desk.DB(), PartsMaxAge: cfg.Modem.PartsMaxAge.Duration, Log: log, Reports: svc.Sender.StatusReport}
 	if err := svc.Run(ctx); err != nil {
 		log.Error("modem stopped", "err", err)
