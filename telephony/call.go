@@ -376,7 +376,20 @@ func (c *call) takeMessage(ctx context.Context) {
 	}
 	answered := c.s.now()
 	c.log.Info("call answered", "rang", answered.Sub(c.start).Round(time.Millisecond))
+	// The recording's files are made before the greeting plays, so that
+	// recording starts the moment the beep ends: making them takes two
+	// fsyncs, which on a busy SD card would cut off the caller's first
+	// words.
+	rec, err := c.s.newRecording(c, answered)
+	if err != nil {
+		c.log.Error("voicemail not recorded", "err", err)
+		c.hangUp()
+		c.closeMedia()
+		c.missed(ctx, "the voicemail could not be recorded: "+err.Error(), answered.Sub(c.start))
+		return
+	}
 	if c.media.Play(talk, greeting) != nil || c.media.Play(talk, c.s.beep) != nil {
+		rec.discard()
 		c.hangUpUnlessGone()
 		c.closeMedia()
 		if ctx.Err() != nil {
@@ -384,14 +397,6 @@ func (c *call) takeMessage(ctx context.Context) {
 			return
 		}
 		c.missed(ctx, "the caller hung up during the greeting", answered.Sub(c.start))
-		return
-	}
-	rec, err := c.s.newRecording(c, answered)
-	if err != nil {
-		c.log.Error("voicemail not recorded", "err", err)
-		c.hangUp()
-		c.closeMedia()
-		c.missed(ctx, "the voicemail could not be recorded: "+err.Error(), answered.Sub(c.start))
 		return
 	}
 	c.mu.Lock()
@@ -427,11 +432,13 @@ func (c *call) takeMessage(ctx context.Context) {
 			}
 		}
 	}
+	c.hangUpUnlessGone()
+	// Closing the media hands over what the jitter buffer still holds, so
+	// the recording stops after it.
+	c.closeMedia()
 	c.mu.Lock()
 	c.recording = false
 	c.mu.Unlock()
-	c.hangUpUnlessGone()
-	c.closeMedia()
 	st := c.media.Stats()
 	c.s.count(func(s *Stats) {
 		s.RTPReceived += st.Received

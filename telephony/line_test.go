@@ -103,6 +103,9 @@ func TestHangUpBeforeAMessage(t *testing.T) {
 			if th[0].Ticket.Channel != ticket.ChannelMissedCall || !strings.Contains(th[0].Messages[0].Body, tt.want) {
 				t.Errorf("ticket %s: %q, want a missed call that %s", th[0].Ticket.Channel, th[0].Messages[0].Body, tt.want)
 			}
+			if left, _ := filepath.Glob(filepath.Join(l.svc.Config.SpoolDir, "*")); len(left) != 0 {
+				t.Errorf("spool folder still holds %v", left)
+			}
 		})
 	}
 }

@@ -90,6 +90,12 @@ func (r *recording) metaJSON() []byte {
 	return b
 }
 
+// discard removes the files of a recording that never started.
+func (r *recording) discard() {
+	r.file.Close()
+	removeFiles(r.wavPath, r.metaPath)
+}
+
 // close finishes the WAV file and writes it to disk.
 func (r *recording) close() error {
 	err := r.wav.Close()
