@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +47,26 @@ type Receiver struct {
 // missing parts.
 const DefaultPartsMaxAge = 24 * time.Hour
 
-var bParts = []byte("sms_parts")
+var (
+	bParts = []byte("sms_parts")
+	// bPartsDone remembers, per group, the parts of long messages already
+	// stored as tickets: a part left on the SIM by a crash between the
+	// commit and the delete is recognised and deleted, not stored again.
+	bPartsDone = []byte("sms_parts_done")
+)
+
+// doneGroup is what bPartsDone keeps of a stored long message.
+type doneGroup struct {
+	At time.Time `json:"at"`
+	// PDUs holds the SHA-256 of each stored part's PDU, so that a new
+	// message reusing the sender's reference is never mistaken for it.
+	PDUs []string `json:"pdus"`
+}
+
+func pduHash(pduHex string) string {
+	sum := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(pduHex))))
+	return hex.EncodeToString(sum[:])
+}
 
 // part is one stored part of a concatenated message.
 type part struct {
@@ -240,7 +260,15 @@ func (r *Receiver) addPart(ctx context.Context, pduHex string, m *pdu.Message) e
 	if r.DB == nil {
 		return errors.New("modem: no store for message parts")
 	}
+	stored := false
 	err := r.DB.Update(func(tx *bolt.Tx) error {
+		if done := tx.Bucket(bPartsDone); done != nil {
+			var g doneGroup
+			if v := done.Get(groupPrefix(m)); v != nil && json.Unmarshal(v, &g) == nil && slices.Contains(g.PDUs, pduHash(pduHex)) {
+				stored = true
+				return nil
+			}
+		}
 		b, err := tx.CreateBucketIfNotExists(bParts)
 		if err != nil {
 			return err
@@ -253,6 +281,10 @@ func (r *Receiver) addPart(ctx context.Context, pduHex string, m *pdu.Message) e
 	})
 	if err != nil {
 		return fmt.Errorf("store message part: %w", err)
+	}
+	if stored {
+		r.log().Info("part of a long message already stored; deleted from the SIM again", "sender", m.Address, "part", m.Concat.Seq, "of", m.Concat.Total)
+		return nil
 	}
 	parts, err := r.group(groupPrefix(m))
 	if err != nil {
@@ -268,6 +300,7 @@ type storedPart struct {
 	key []byte
 	msg *pdu.Message
 	at  time.Time
+	pdu string
 }
 
 // group returns the stored parts with prefix, in part order.
@@ -288,7 +321,7 @@ func (r *Receiver) group(prefix []byte) ([]storedPart, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, storedPart{key: append([]byte(nil), k...), msg: m, at: p.Received})
+			out = append(out, storedPart{key: append([]byte(nil), k...), msg: m, at: p.Received, pdu: p.PDU})
 		}
 		return nil
 	})
@@ -306,15 +339,37 @@ func (r *Receiver) complete(ctx context.Context, parts []storedPart, flags []str
 		return err
 	}
 	return r.DB.Update(func(tx *bolt.Tx) error {
+		done, err := tx.CreateBucketIfNotExists(bPartsDone)
+		if err != nil {
+			return err
+		}
+		prefix := groupPrefix(msgs[0])
+		var g doneGroup
+		if v := done.Get(prefix); v != nil {
+			json.Unmarshal(v, &g)
+		}
+		g.At = r.now().UTC()
 		b := tx.Bucket(bParts)
 		for _, p := range parts {
 			if err := b.Delete(p.key); err != nil {
 				return err
 			}
+			g.PDUs = append(g.PDUs, pduHash(p.pdu))
 		}
-		return nil
+		// A sender reuses references; only the latest parts matter.
+		if len(g.PDUs) > 2*maxParts {
+			g.PDUs = g.PDUs[len(g.PDUs)-2*maxParts:]
+		}
+		v, err := json.Marshal(g)
+		if err != nil {
+			return err
+		}
+		return done.Put(prefix, v)
 	})
 }
+
+// maxParts is the most parts a concatenated message can have.
+const maxParts = 255
 
 // FlushStale turns messages whose missing parts never came into tickets
 // with what arrived, flagged incomplete.
@@ -342,6 +397,9 @@ func (r *Receiver) FlushStale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.pruneDone(2 * maxAge); err != nil {
+		return err
+	}
 	for prefix := range groups {
 		parts, err := r.group([]byte(prefix))
 		if err != nil || len(parts) == 0 {
@@ -362,4 +420,32 @@ func (r *Receiver) FlushStale(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// pruneDone forgets stored long messages older than keep: a part of one
+// still on the SIM after that long is long past any crash.
+func (r *Receiver) pruneDone(keep time.Duration) error {
+	return r.DB.Update(func(tx *bolt.Tx) error {
+		done := tx.Bucket(bPartsDone)
+		if done == nil {
+			return nil
+		}
+		var old [][]byte
+		err := done.ForEach(func(k, v []byte) error {
+			var g doneGroup
+			if json.Unmarshal(v, &g) != nil || r.now().Sub(g.At) > keep {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := done.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

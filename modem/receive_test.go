@@ -17,6 +17,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/modem/pdu"
 	"github.com/counterdesk/counterdesk/ticket"
+	bolt "go.etcd.io/bbolt"
 )
 
 // sim is a fake modem's message memory, served over AT+CMGL and AT+CMGD.
@@ -320,4 +321,52 @@ func TestJoinTextNationalShift(t *testing.T) {
 	if got := joinText(parts); got != text {
 		t.Errorf("joined\n%q\nwant\n%q", got, text)
 	}
+}
+
+// TestLatePartAfterCommit: a long message is stored, then a crash before
+// the delete leaves its second part on the SIM. Read again, the part is
+// deleted without being stored, and no fragment appears later, even though
+// the network stamped each part with its own time.
+func TestLatePartAfterCommit(t *testing.T) {
+	parts := multipartPDUs(t)
+	s := &sim{msgs: map[int]string{1: parts[0], 2: parts[1]}}
+	e, _ := newFake(t, false, s.answer)
+	d := openDesk(t)
+	now := time.Now()
+	r := &Receiver{Desk: d, DB: d.DB(), PartsMaxAge: time.Hour, Now: func() time.Time { return now }}
+	if _, err := r.ReceiveAll(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		s.msgs[7] = p
+		if _, err := r.ReceiveAll(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		if left := s.left(); len(left) != 0 {
+			t.Fatalf("a late part stayed on the SIM: %v", left)
+		}
+	}
+	now = now.Add(90 * time.Minute)
+	if err := r.FlushStale(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := d.List(ticket.Filter{})
+	if len(page.Tickets) != 1 {
+		t.Fatalf("%d tickets", len(page.Tickets))
+	}
+	th, _ := d.Thread(page.Tickets[0].Number)
+	if len(th.Messages) != 1 {
+		t.Errorf("%d messages, want the long message once: %+v", len(th.Messages), th.Messages)
+	}
+	// After twice parts_max_age the record is pruned.
+	now = now.Add(3 * time.Hour)
+	if err := r.FlushStale(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d.DB().View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bPartsDone); b != nil && b.Stats().KeyN != 0 {
+			t.Errorf("%d finished groups still remembered", b.Stats().KeyN)
+		}
+		return nil
+	})
 }
