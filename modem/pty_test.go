@@ -108,6 +108,13 @@ func TestServiceOverPseudoTerminal(t *testing.T) {
 		t.Errorf("the modem was opened %d times, want a reopen after the refused delete", q.opens.Load())
 	}
 	waitFor(t, "health", func() bool { return strings.Contains(reg.Snapshot()[HealthName].Detail, "EE") })
+	var metrics strings.Builder
+	health.WriteText(&metrics, reg.Metrics())
+	for _, want := range []string{"counterdesk_modem_registered 1\n", "counterdesk_modem_signal_dbm -73\n"} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics.String())
+		}
+	}
 
 	q.live.sim.mu.Lock()
 	q.live.sim.msgs[2] = deliverUCS2(t, "+447700900123", "came while unplugged", at.Add(time.Minute))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	stdsync "sync"
 	"time"
 
 	"github.com/counterdesk/counterdesk/health"
@@ -50,6 +51,9 @@ type Service struct {
 	Log    *slog.Logger
 	// Open opens the port; nil opens Config.Device with tarm/serial.
 	Open func() (io.ReadWriteCloser, error)
+
+	mu     stdsync.Mutex
+	status *Status // the last status read, nil before the first
 }
 
 func (s *Service) log() *slog.Logger {
@@ -65,6 +69,7 @@ func (s *Service) Run(ctx context.Context) error {
 		s.Health.Set(HealthName, health.Disabled, "no modem configured: SMS off")
 		return nil
 	}
+	s.Health.AddSource(HealthName, s.metrics)
 	wait := backoffFirst
 	for {
 		start := time.Now()
@@ -243,8 +248,32 @@ func (s *Service) checkHealth(ctx context.Context, e *Engine) error {
 	if !st.Registration.Registered() {
 		state = health.Degraded
 	}
+	s.mu.Lock()
+	s.status = &st
+	s.mu.Unlock()
 	s.Health.Set(HealthName, state, st.String())
 	return nil
+}
+
+// metrics gives the modem's last status to the metrics page.
+func (s *Service) metrics() []health.Metric {
+	s.mu.Lock()
+	st := s.status
+	s.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	reg := 0.0
+	if st.Registration.Registered() {
+		reg = 1
+	}
+	out := []health.Metric{{Name: "counterdesk_modem_registered", Type: "gauge",
+		Help: "1 while the modem is registered with its network (home or roaming).", Value: reg}}
+	if st.Signal.Known() {
+		out = append(out, health.Metric{Name: "counterdesk_modem_signal_dbm", Type: "gauge",
+			Help: "The modem's signal strength (AT+CSQ), in dBm.", Value: float64(st.Signal.DBm())})
+	}
+	return out
 }
 
 // missedCall makes a missed-call ticket for a call nobody answered: the
