@@ -230,6 +230,7 @@ func (s *Server) pageRoutes() {
 	s.app.Post("/tickets/:number/delete", st(s.deleteForm)...)
 	s.app.Get("/files/:id", st(s.fileForStaff)...)
 	s.app.Get("/events", st(s.events)...)
+	s.app.Get("/system", st(s.systemPage)...)
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }

@@ -770,3 +770,22 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("HTML 404: %v", p.header)
 	}
 }
+
+// The system page shows each part's state, problems first, with what it
+// reported escaped.
+func TestSystemPage(t *testing.T) {
+	f := newWebFixture(t)
+	b := f.login(t, "till", auth.RoleAgent)
+	f.health.Set("store", health.OK, "3 tickets")
+	f.health.Set("modem", health.Disabled, "no modem found")
+	f.health.Fail("sip", health.Down, fmt.Errorf("registrar answered 403 %s", "<b>Forbidden</b>"))
+	p := b.get("/system").want(t, 200)
+	p.contains(t, "Something needs a look", "registrar answered 403 &lt;b&gt;Forbidden&lt;/b&gt;", `class="state-down"`, "no modem found", `aria-current="page">System`)
+	if strings.Index(p.body, "state-down") > strings.Index(p.body, "state-ok") {
+		t.Error("a part that is down is not listed first")
+	}
+	// Signed out, the page asks for a login.
+	if r := f.do("GET", "/system", "", nil, "Accept", "text/html"); r.status != 303 && r.status != 302 {
+		t.Errorf("signed out: status %d", r.status)
+	}
+}
