@@ -231,6 +231,12 @@ func (s *Server) pageRoutes() {
 	s.app.Get("/files/:id", st(s.fileForStaff)...)
 	s.app.Get("/events", st(s.events)...)
 	s.app.Get("/system", st(s.systemPage)...)
+	s.app.Get("/admin/people", st(s.peoplePage)...)
+	s.app.Post("/admin/users", st(s.addUserForm)...)
+	s.app.Post("/admin/users/:name/password", st(s.passwordForm)...)
+	s.app.Post("/admin/users/:name/signout", st(s.signOutForm)...)
+	s.app.Post("/admin/tokens", st(s.createTokenForm)...)
+	s.app.Post("/admin/tokens/:name/revoke", st(s.revokeTokenForm)...)
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }

@@ -789,3 +789,61 @@ func TestSystemPage(t *testing.T) {
 		t.Errorf("signed out: status %d", r.status)
 	}
 }
+
+// An admin adds staff, resets a password (which signs the person out),
+// makes an API token whose secret is shown once and works, and revokes it.
+// An agent cannot reach any of it, and a form without the CSRF token does
+// nothing.
+func TestPeoplePage(t *testing.T) {
+	f := newWebFixture(t)
+	admin := f.login(t, "ana", auth.RoleAdmin)
+	agent := f.login(t, "bob", auth.RoleAgent)
+	agent.get("/admin/people").want(t, 403)
+	if p := agent.get("/tickets").want(t, 200); strings.Contains(p.body, "/admin/people") {
+		t.Error("an agent sees the staff link")
+	}
+	tok := admin.csrf()
+
+	// Without the CSRF token nothing happens.
+	admin.post("/admin/users", url.Values{"name": {"eve"}, "role": {"admin"}, "password": {"long enough pw"}, "password2": {"long enough pw"}}).want(t, 403)
+	if _, err := f.users.Get("eve"); err == nil {
+		t.Fatal("a form without the CSRF token added an account")
+	}
+	// An agent's form is refused even with its own token.
+	agent.post("/admin/users", url.Values{"csrf": {agent.csrf()}, "name": {"eve"}, "role": {"admin"}, "password": {"long enough pw"}, "password2": {"long enough pw"}}).want(t, 403)
+
+	// Bad input is explained and changes nothing.
+	p := admin.post("/admin/users", url.Values{"csrf": {tok}, "name": {"cem"}, "role": {"agent"}, "password": {"long enough pw"}, "password2": {"other"}}).want(t, 422)
+	p.contains(t, "The two passwords differ.", `value="cem"`)
+	admin.post("/admin/users", url.Values{"csrf": {tok}, "name": {"<x>"}, "role": {"agent"}, "password": {"long enough pw"}, "password2": {"long enough pw"}}).want(t, 422).contains(t, "The name must be", "&lt;x&gt;")
+	admin.post("/admin/users", url.Values{"csrf": {tok}, "name": {"bob"}, "role": {"agent"}, "password": {"long enough pw"}, "password2": {"long enough pw"}}).want(t, 409)
+
+	admin.post("/admin/users", url.Values{"csrf": {tok}, "name": {"cem"}, "role": {"agent"}, "password": {"long enough pw"}, "password2": {"long enough pw"}}).redirect(t, "/admin/people?done=user")
+	if u, err := f.users.Get("cem"); err != nil || u.Role != auth.RoleAgent {
+		t.Fatalf("cem = %+v, %v", u, err)
+	}
+	admin.get("/admin/people?done=user").want(t, 200).contains(t, "The account was added.", ">cem<")
+
+	// A new password for bob signs bob out.
+	admin.post("/admin/users/bob/password", url.Values{"csrf": {tok}, "password": {"another long one"}, "password2": {"another long one"}}).redirect(t, "/admin/people?done=password")
+	if _, err := f.users.Authenticate("bob", "another long one"); err != nil {
+		t.Errorf("bob's new password: %v", err)
+	}
+	if r := agent.get("/tickets"); r.status != 303 {
+		t.Errorf("bob still signed in after the reset: %d", r.status)
+	}
+
+	// A token: its secret is on the page once, and it works on the API.
+	p = admin.post("/admin/tokens", url.Values{"csrf": {tok}, "name": {"prometheus"}, "role": {"agent"}}).want(t, 200)
+	secret := field(t, regexp.MustCompile(`<code class="secret">([^<]+)</code>`), p.body)
+	f.do("GET", "/metrics", secret, nil).wantStatus(t, 200)
+	if strings.Contains(f.logs.String(), secret) {
+		t.Error("the token's secret reached the log")
+	}
+	if p := admin.get("/admin/people").want(t, 200); strings.Contains(p.body, secret) || !strings.Contains(p.body, "prometheus") {
+		t.Error("the secret is shown again, or the token is not listed")
+	}
+	admin.post("/admin/tokens/prometheus/revoke", url.Values{"csrf": {tok}}).redirect(t, "/admin/people?done=revoked")
+	f.do("GET", "/metrics", secret, nil).wantStatus(t, 401)
+	admin.post("/admin/tokens/nope/revoke", url.Values{"csrf": {tok}}).want(t, 404)
+}
