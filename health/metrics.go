@@ -64,17 +64,24 @@ func (r *Registry) Metrics() []Metric {
 }
 
 // WriteText writes metrics in the Prometheus text exposition format
-// (version 0.0.4), grouped by name with one HELP and TYPE line each.
+// (version 0.0.4), grouped by family with one HELP and TYPE line each. A
+// histogram's samples (Type "histogram", names ending in _bucket, _sum and
+// _count) form one family, buckets in increasing order of their le label.
 func WriteText(w io.Writer, metrics []Metric) error {
 	slices.SortStableFunc(metrics, func(a, b Metric) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(labelText(a.Labels), labelText(b.Labels)))
+		return cmp.Or(
+			strings.Compare(family(a), family(b)),
+			cmp.Compare(suffixRank(a), suffixRank(b)),
+			strings.Compare(labelText(withoutLE(a.Labels)), labelText(withoutLE(b.Labels))),
+			cmp.Compare(le(a), le(b)),
+		)
 	})
 	var b strings.Builder
 	last := ""
 	for _, m := range metrics {
-		if m.Name != last {
-			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", m.Name, escapeHelp(m.Help), m.Name, cmp.Or(m.Type, "gauge"))
-			last = m.Name
+		if f := family(m); f != last {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f, escapeHelp(m.Help), f, cmp.Or(m.Type, "gauge"))
+			last = f
 		}
 		b.WriteString(m.Name)
 		b.WriteString(labelText(m.Labels))
@@ -84,6 +91,54 @@ func WriteText(w io.Writer, metrics []Metric) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// histogramSuffixes are the sample names of a histogram family, in the
+// order they are written.
+var histogramSuffixes = [...]string{"_bucket", "_sum", "_count"}
+
+func family(m Metric) string {
+	if m.Type == "histogram" {
+		for _, s := range histogramSuffixes {
+			if f, ok := strings.CutSuffix(m.Name, s); ok {
+				return f
+			}
+		}
+	}
+	return m.Name
+}
+
+func suffixRank(m Metric) int {
+	if m.Type == "histogram" {
+		for i, s := range histogramSuffixes {
+			if strings.HasSuffix(m.Name, s) {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+func withoutLE(labels map[string]string) map[string]string {
+	if _, ok := labels["le"]; !ok {
+		return labels
+	}
+	out := maps.Clone(labels)
+	delete(out, "le")
+	return out
+}
+
+// le is a bucket's upper bound, +Inf for none.
+func le(m Metric) float64 {
+	v, ok := m.Labels["le"]
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return math.Inf(1)
+	}
+	return f
 }
 
 func labelText(labels map[string]string) string {

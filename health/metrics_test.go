@@ -42,3 +42,29 @@ counterdesk_subsystem_state{state="ok",subsystem="sip"} 1
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 }
+
+func TestWriteTextHistogram(t *testing.T) {
+	h := "Latency."
+	ms := []Metric{
+		{Name: "x_seconds_count", Type: "histogram", Help: h, Value: 3},
+		{Name: "x_seconds_bucket", Type: "histogram", Help: h, Labels: map[string]string{"le": "+Inf"}, Value: 3},
+		{Name: "x_seconds_bucket", Type: "histogram", Help: h, Labels: map[string]string{"le": "0.5"}, Value: 2},
+		{Name: "x_seconds_sum", Type: "histogram", Help: h, Value: 1.25},
+		{Name: "x_seconds_bucket", Type: "histogram", Help: h, Labels: map[string]string{"le": "0.05"}, Value: 1},
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, ms); err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP x_seconds Latency.
+# TYPE x_seconds histogram
+x_seconds_bucket{le="0.05"} 1
+x_seconds_bucket{le="0.5"} 2
+x_seconds_bucket{le="+Inf"} 3
+x_seconds_sum 1.25
+x_seconds_count 3
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

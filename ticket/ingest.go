@@ -29,7 +29,13 @@ type Result struct {
 // channel may acknowledge to its peer as soon as it returns. Ingesting a
 // source key a second time writes nothing and returns the first result
 // with Duplicate set. Concurrent ingests share commits.
-func (d *Desk) Ingest(ctx context.Context, in Inbound) (Result, error) {
+func (d *Desk) Ingest(ctx context.Context, in Inbound) (res Result, err error) {
+	start := time.Now()
+	defer func() { d.meter.observe(time.Since(start), res, err) }()
+	return d.ingest(ctx, in)
+}
+
+func (d *Desk) ingest(ctx context.Context, in Inbound) (Result, error) {
 	if err := in.Validate(d.opts.Limits); err != nil {
 		return Result{}, err
 	}

@@ -162,6 +162,7 @@ type Desk struct {
 	wake   chan struct{} // closed after a commit that added outbox rows
 
 	words wordIndex
+	meter ingestMeter
 }
 
 // Open opens (or creates) the store in the data folder dir.

@@ -2,8 +2,10 @@ package ui
 
 import (
 	"bytes"
+	"strconv"
 
 	"github.com/counterdesk/counterdesk/health"
+	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -57,6 +59,36 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		}
 		ms = append(ms, health.Metric{Name: "counterdesk_outbox_max_rows", Type: "gauge", Help: "The outbox's bound (outbox.max_pending).", Value: float64(st.Max)})
 	}
+	if counts, err := s.opts.Desk.Counts(); err == nil {
+		for st, n := range counts.ByStatus {
+			ms = append(ms, health.Metric{Name: "counterdesk_tickets_by_status", Type: "gauge",
+				Help: "Live tickets by status (deleted ones under \"deleted\").", Labels: map[string]string{"status": string(st)}, Value: float64(n)})
+		}
+		ms = append(ms, health.Metric{Name: "counterdesk_tickets_by_status", Type: "gauge",
+			Help: "Live tickets by status (deleted ones under \"deleted\").", Labels: map[string]string{"status": "deleted"}, Value: float64(counts.Deleted)})
+		for ch, n := range counts.ByChannel {
+			ms = append(ms, health.Metric{Name: "counterdesk_tickets_by_channel", Type: "gauge",
+				Help: "Live tickets by the channel they came from.", Labels: map[string]string{"channel": string(ch)}, Value: float64(n)})
+		}
+		for kind, n := range counts.OutboxByKind {
+			ms = append(ms, health.Metric{Name: "counterdesk_outbox_pending_by_kind", Type: "gauge",
+				Help: "Outbox rows waiting for delivery, by kind (sms, sync, email, ...).", Labels: map[string]string{"kind": kind}, Value: float64(n)})
+		}
+	}
+	is := s.opts.Desk.IngestStats()
+	for result, n := range map[string]uint64{"stored": is.Stored, "duplicate": is.Duplicates, "refused": is.Refused} {
+		ms = append(ms, health.Metric{Name: "counterdesk_ingest_total", Type: "counter",
+			Help: "Requests handed to the store by the channels, by result.", Labels: map[string]string{"result": result}, Value: float64(n)})
+	}
+	const latencyHelp = "Time from a channel handing over a request to its transaction being on disk."
+	for i, bound := range ticket.IngestBuckets() {
+		ms = append(ms, health.Metric{Name: "counterdesk_ingest_seconds_bucket", Type: "histogram", Help: latencyHelp,
+			Labels: map[string]string{"le": strconv.FormatFloat(bound.Seconds(), 'g', -1, 64)}, Value: float64(is.Buckets[i])})
+	}
+	ms = append(ms,
+		health.Metric{Name: "counterdesk_ingest_seconds_bucket", Type: "histogram", Help: latencyHelp, Labels: map[string]string{"le": "+Inf"}, Value: float64(is.Count)},
+		health.Metric{Name: "counterdesk_ingest_seconds_sum", Type: "histogram", Help: latencyHelp, Value: is.Sum.Seconds()},
+		health.Metric{Name: "counterdesk_ingest_seconds_count", Type: "histogram", Help: latencyHelp, Value: float64(is.Count)})
 	ms = append(ms, health.Metric{Name: "counterdesk_build_info", Type: "gauge", Help: "The running version.",
 		Labels: map[string]string{"version": s.opts.Version}, Value: 1})
 	var b bytes.Buffer

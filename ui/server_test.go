@@ -404,6 +404,9 @@ func TestMetrics(t *testing.T) {
 		"counterdesk_tickets 0\n",
 		`counterdesk_outbox_rows{state="pending"} 0`,
 		`counterdesk_build_info{version="1.2.3-test"} 1`,
+		"# TYPE counterdesk_ingest_seconds histogram\n",
+		`counterdesk_ingest_seconds_bucket{le="+Inf"} 0`,
+		`counterdesk_tickets_by_status{status="deleted"} 0`,
 	} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("metrics lack %q:\n%s", want, r.body)
