@@ -136,6 +136,7 @@ type Server struct {
 	streams    chan struct{} // one token per open live feed
 	done       chan struct{} // closed by Shutdown, to end the live feeds
 	closeOnce  stdsync.Once
+	started    time.Time // for the uptime on the system page
 }
 
 // New returns a server for opts. It panics when opts.Desk is nil, which is
@@ -146,6 +147,7 @@ func New(opts Options) *Server {
 	}
 	opts = opts.withDefaults()
 	s := &Server{desk: opts.Desk, opts: opts, log: opts.Logger, done: make(chan struct{})}
+	s.started = s.now()
 	bodyLimit := opts.MaxBodyBytes
 	if opts.Users != nil {
 		pages, err := parseTemplates()
@@ -231,6 +233,7 @@ func (s *Server) pageRoutes() {
 	s.app.Get("/files/:id", st(s.fileForStaff)...)
 	s.app.Get("/events", st(s.events)...)
 	s.app.Get("/system", st(s.systemPage)...)
+	s.app.Post("/system/outbox/:id/retry", st(s.retryOutboxForm)...)
 	s.app.Get("/admin/people", st(s.peoplePage)...)
 	s.app.Post("/admin/users", st(s.addUserForm)...)
 	s.app.Post("/admin/users/:name/password", st(s.passwordForm)...)

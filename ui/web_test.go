@@ -847,3 +847,34 @@ func TestPeoplePage(t *testing.T) {
 	f.do("GET", "/metrics", secret, nil).wantStatus(t, 401)
 	admin.post("/admin/tokens/nope/revoke", url.Values{"csrf": {tok}}).want(t, 404)
 }
+
+// A parked delivery shows on the system page with its error, and an admin
+// can put it back in the queue from there; an agent cannot.
+func TestSystemPageParkedRetry(t *testing.T) {
+	f := newWebFixture(t)
+	admin := f.login(t, "ana", auth.RoleAdmin)
+	agent := f.login(t, "bob", auth.RoleAgent)
+	n := f.ingest(t, ticket.Inbound{Channel: ticket.ChannelSMS, From: ticket.From{Phone: "+447700900001"}, Body: "Is the Bixler back in stock?"})
+	if _, err := f.desk.Reply(context.Background(), ticket.Staff("ana"), n, ticket.Reply{Body: "Yes, since Monday."}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.desk.Claim(ticket.DeliverKind(ticket.RouteSMS), 1)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("claim: %v %v", rows, err)
+	}
+	if err := f.desk.Fail(rows[0].ID, rows[0].Lease, ticket.Permanent(fmt.Errorf("the SIM has no credit %s", "<b>"))); err != nil {
+		t.Fatal(err)
+	}
+	p := admin.get("/system").want(t, 200)
+	p.contains(t, "1 parked after failing", "the SIM has no credit &lt;b&gt;", fmt.Sprintf(`action="/system/outbox/%d/retry"`, rows[0].ID), "Database", "free of")
+	if strings.Contains(agent.get("/system").want(t, 200).body, "/retry") {
+		t.Error("an agent sees the retry button")
+	}
+	path := fmt.Sprintf("/system/outbox/%d/retry", rows[0].ID)
+	agent.post(path, url.Values{"csrf": {agent.csrf()}}).want(t, 403)
+	admin.post(path, url.Values{}).want(t, 403) // no CSRF token
+	admin.post(path, url.Values{"csrf": {admin.csrf()}}).redirect(t, "/system")
+	if st, _ := f.desk.OutboxStats(); st.Dead != 0 || st.Pending != 1 {
+		t.Errorf("after the retry: %+v", st)
+	}
+}
