@@ -184,6 +184,7 @@ func (s *Server) routes() {
 	s.app.Use(s.around)
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/metrics", s.authenticate, s.metrics)
+	s.app.Get("/api/openapi.json", s.openapi)
 
 	api := s.app.Group("/api/v1", s.limitBody, s.authenticate)
 	api.Get("/tickets", s.listTickets)
