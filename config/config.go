@@ -8,16 +8,17 @@ import (
 // Config is the whole configuration of one counterdesk appliance. Each field
 // is one table of the file.
 type Config struct {
-	Shop   Shop   `toml:"shop"`
-	Store  Store  `toml:"store"`
-	Outbox Outbox `toml:"outbox"`
-	HTTP   HTTP   `toml:"http"`
-	Log    Log    `toml:"log"`
-	Hours  Hours  `toml:"hours"`
-	Triage Triage `toml:"triage"`
-	SLA    SLA    `toml:"sla"`
-	Modem  Modem  `toml:"modem"`
-	SIP    SIP    `toml:"sip"`
+	Shop    Shop    `toml:"shop"`
+	Store   Store   `toml:"store"`
+	Outbox  Outbox  `toml:"outbox"`
+	HTTP    HTTP    `toml:"http"`
+	Log     Log     `toml:"log"`
+	Hours   Hours   `toml:"hours"`
+	Triage  Triage  `toml:"triage"`
+	SLA     SLA     `toml:"sla"`
+	Modem   Modem   `toml:"modem"`
+	SIP     SIP     `toml:"sip"`
+	Counter Counter `toml:"counter"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -107,6 +108,21 @@ type SIP struct {
 	// transcript and read by triage.
 	TranscribeCommand string   `toml:"transcribe_command"`
 	TranscribeTimeout Duration `toml:"transcribe_timeout"`
+}
+
+// Counter configures the public counter form and the staff login limits.
+type Counter struct {
+	// MaxPhotoBytes bounds the photo a customer attaches.
+	MaxPhotoBytes int64 `toml:"max_photo_bytes"`
+	// MinFill is the least time between showing the form and taking it
+	// back; a faster answer is a bot's.
+	MinFill Duration `toml:"min_fill"`
+	// RatePerHour bounds the requests from one client address in an hour.
+	RatePerHour int `toml:"rate_per_hour"`
+	// LoginMaxFailures failed logins of one staff name lock it for
+	// LoginLockout.
+	LoginMaxFailures int      `toml:"login_max_failures"`
+	LoginLockout     Duration `toml:"login_lockout"`
 }
 
 // Shop describes the shop the appliance serves.
@@ -222,6 +238,13 @@ func Default() Config {
 			Storage:           "SM",
 			SendRatePerMinute: 6,
 			PartsMaxAge:       Duration{24 * time.Hour},
+		},
+		Counter: Counter{
+			MaxPhotoBytes:    8 << 20,
+			MinFill:          Duration{3 * time.Second},
+			RatePerHour:      30,
+			LoginMaxFailures: 5,
+			LoginLockout:     Duration{15 * time.Minute},
 		},
 		SIP: SIP{
 			Mode:                  "listen",

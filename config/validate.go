@@ -66,6 +66,12 @@ func (c Config) validate() []Problem {
 	between(&v, "modem.parts_max_age", c.Modem.PartsMaxAge.Duration, time.Minute, 7*24*time.Hour)
 	v.oneOf("modem.national_language", c.Modem.NationalLanguage, "", "turkish", "spanish", "portuguese")
 
+	between(&v, "counter.max_photo_bytes", c.Counter.MaxPhotoBytes, 1024, 25<<20)
+	between(&v, "counter.min_fill", c.Counter.MinFill.Duration, time.Second, time.Minute)
+	between(&v, "counter.rate_per_hour", c.Counter.RatePerHour, 1, 10000)
+	between(&v, "counter.login_max_failures", c.Counter.LoginMaxFailures, 1, 100)
+	between(&v, "counter.login_lockout", c.Counter.LoginLockout.Duration, time.Minute, 24*time.Hour)
+
 	v.sip(c.SIP)
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
