@@ -171,6 +171,12 @@ func (c *common) load(environ []string) (config.Config, error) {
 		c.configPath = lookupEnv(environ, config.EnvFile)
 	}
 	cfg, err := config.Load(c.configPath, environ)
+	var problems *config.Problems
+	if err != nil && !errors.As(err, &problems) {
+		// A config file that cannot be read (missing, no permission) is
+		// no more fixed by a restart than a wrong key.
+		return cfg, fmt.Errorf("%w: %w", errConfig, err)
+	}
 	if err != nil {
 		return cfg, err
 	}

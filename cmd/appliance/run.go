@@ -40,11 +40,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if len(pos) > 0 {
 		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
 	}
+	environ, err = withCredentials(environ)
+	if err != nil {
+		return err
+	}
 	cfg, err := c.load(environ)
 	if err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.Log)
+	sd := newNotifier(environ, log)
 	start := time.Now()
 
 	dataDir, err := filepath.Abs(cfg.Store.DataDir)
@@ -96,6 +101,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		Users:        users,
 		ShopName:     cfg.Shop.Name,
 		Categories:   categories,
+
+		MaxPhotoBytes:    cfg.Counter.MaxPhotoBytes,
+		CounterMinFill:   cfg.Counter.MinFill.Duration,
+		CounterRate:      cfg.Counter.RatePerHour,
+		CounterWindow:    time.Hour,
+		LoginMaxFailures: cfg.Counter.LoginMaxFailures,
+		LoginLockout:     cfg.Counter.LoginLockout.Duration,
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -139,13 +151,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		"modem", cfg.Modem.Device,
 		"sip", sipSummary(cfg.SIP),
 		"startup", time.Since(start).Round(time.Millisecond))
+	sd.Ready(servingStatus(count, nil))
 
 	tick := time.NewTicker(healthEvery)
 	defer tick.Stop()
+	var keepAlive <-chan time.Time
+	if every := sd.KeepAlive(); every > 0 {
+		wd := time.NewTicker(every)
+		defer wd.Stop()
+		keepAlive = wd.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			log.Info("shutting down")
+			sd.Stopping("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil {
@@ -159,6 +179,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 			return nil
 		case <-tick.C:
 			reportStore(desk, reg)
+		case <-keepAlive:
+			sd.Watchdog(servingStatus(desk.Count()))
 		}
 	}
 }
