@@ -30,6 +30,7 @@ type threadData struct {
 	Reply    string // the reply being written, kept when it was refused
 	Note     string
 	Others   []ticket.Ticket // the contact's other tickets
+	Into     []ticket.Ticket // the other tickets this one may merge into
 	Statuses []ticket.Status // the statuses the ticket may move to
 }
 
@@ -104,17 +105,62 @@ func (s *Server) showThread(c *fiber.Ctx, n uint64, status int, msg string, type
 		}
 	}
 	if th.Contact.ID != 0 {
-		page, err := s.desk.List(ticket.Filter{ContactID: th.Contact.ID, Limit: 10})
-		if err == nil {
-			for _, tk := range page.Tickets {
-				if tk.Number != n {
-					d.Others = append(d.Others, tk)
-				}
+		page, err := s.desk.List(ticket.Filter{ContactID: th.Contact.ID, Limit: maxOtherTickets + 1})
+		if err != nil {
+			s.log.Warn("ui: the contact's other tickets", "ticket", n, "err", err)
+		}
+		for _, tk := range page.Tickets {
+			if tk.Number == n || len(d.Others) == maxOtherTickets {
+				continue
+			}
+			d.Others = append(d.Others, tk)
+			if tk.Status.Active() && tk.MergedInto == 0 {
+				d.Into = append(d.Into, tk)
 			}
 		}
 	}
 	title := th.Ticket.Ref() + " " + th.Ticket.Subject
 	return s.render(c, status, "thread", view{Title: title, Nav: "tickets", Error: msg, Data: d})
+}
+
+// maxOtherTickets bounds the contact's other tickets shown beside a
+// ticket (the newest changed first).
+const maxOtherTickets = 20
+
+// mergeForm merges the ticket into another ticket of the same contact:
+// its messages move there and it is closed, pointing at the other.
+func (s *Server) mergeForm(c *fiber.Ctx) error {
+	n, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(c.FormValue("into")), "#")
+	into, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || into == 0 {
+		return httpError(fiber.StatusBadRequest, "%q is not a ticket number to merge into.", c.FormValue("into"))
+	}
+	src, err := s.desk.Get(n)
+	if err != nil {
+		return s.afterChange(c, n, err, threadData{}, "")
+	}
+	if src.Deleted {
+		return httpError(fiber.StatusNotFound, "There is no ticket #%d.", n)
+	}
+	dst, err := s.desk.Get(into)
+	if errors.Is(err, ticket.ErrNotFound) || (err == nil && dst.Deleted) {
+		return s.showThread(c, n, fiber.StatusUnprocessableEntity, fmt.Sprintf("There is no ticket #%d to merge into.", into), threadData{})
+	}
+	if err != nil {
+		return err
+	}
+	if into != n && (src.ContactID == 0 || dst.ContactID != src.ContactID) {
+		return s.showThread(c, n, fiber.StatusUnprocessableEntity,
+			fmt.Sprintf("Ticket #%d belongs to another contact; a ticket merges only into one of the same contact.", into), threadData{})
+	}
+	if _, err := s.desk.Merge(c.UserContext(), staffActor(c), n, into, "merged from the ticket page"); err != nil {
+		return s.afterChange(c, n, err, threadData{}, "")
+	}
+	return c.Redirect(fmt.Sprintf("/tickets/%d", into), fiber.StatusSeeOther)
 }
 
 // formError turns an error of the Desk about a form into a message for
