@@ -332,7 +332,7 @@ func (s *Server) showList(c *fiber.Ctx, q listQuery, status int, msg string, rep
 	if err != nil {
 		return err
 	}
-	dr, err := q.dates(time.Local)
+	dr, err := q.dates(s.opts.Location)
 	if err != nil {
 		return err
 	}

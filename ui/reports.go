@@ -47,9 +47,8 @@ const (
 var reportTables = []string{"daily", "summary", "agents", "categories"}
 
 // reportLocation is the time zone whose midnights divide the report's
-// days. Options carry no time zone, so this is the server's local zone
-// (the TZ environment variable, else /etc/localtime).
-func (s *Server) reportLocation() *time.Location { return time.Local }
+// days: the shop's (Options.Location).
+func (s *Server) reportLocation() *time.Location { return s.opts.Location }
 
 // reportPeriod is a run of whole days in one time zone.
 type reportPeriod struct {

@@ -73,6 +73,10 @@ type Options struct {
 	MaxStreams int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Location is the shop's time zone, for the times the pages show, the
+	// days of the list's date filter and of the reports; nil means the
+	// process's local zone.
+	Location *time.Location
 }
 
 func (o Options) withDefaults() Options {
@@ -93,6 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPhotoBytes <= 0 {
 		o.MaxPhotoBytes = DefaultMaxPhotoBytes
+	}
+	if o.Location == nil {
+		o.Location = time.Local
 	}
 	if o.CounterMinFill == 0 {
 		o.CounterMinFill = DefaultCounterMinFill
@@ -150,7 +157,7 @@ func New(opts Options) *Server {
 	s.started = s.now()
 	bodyLimit := opts.MaxBodyBytes
 	if opts.Users != nil {
-		pages, err := parseTemplates()
+		pages, err := parseTemplates(opts.Location)
 		if err != nil {
 			panic(err) // the templates are embedded: a build mistake
 		}

@@ -32,12 +32,12 @@ const pageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-sr
 // Each is the layout with the page's own "title" and "content".
 type templates map[string]*template.Template
 
-func parseTemplates() (templates, error) {
+func parseTemplates(loc *time.Location) (templates, error) {
 	funcs := template.FuncMap{
 		"ago":          ago,
 		"due":          due,
 		"dueClass":     dueClass,
-		"clock":        clock,
+		"clock":        func(t time.Time) string { return clock(t, loc) },
 		"channelLabel": channelLabel,
 		"contactLabel": contactLabel,
 		"isAudio":      func(ct string) bool { return strings.HasPrefix(ct, "audio/") },
@@ -227,11 +227,12 @@ func dueClass(now time.Time, tk ticket.Ticket) string {
 	return ""
 }
 
-func clock(t time.Time) string {
+// clock writes t in the shop's time zone.
+func clock(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Local().Format("2 Jan 2006 15:04")
+	return t.In(loc).Format("2 Jan 2006 15:04")
 }
 
 var channelLabels = map[ticket.Channel]string{

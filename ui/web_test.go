@@ -878,3 +878,18 @@ func TestSystemPageParkedRetry(t *testing.T) {
 		t.Errorf("after the retry: %+v", st)
 	}
 }
+
+// Times on the pages are in the shop's zone, not the server's.
+func TestClockInShopZone(t *testing.T) {
+	at := time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC)
+	if got := clock(at, time.FixedZone("TRT", 3*3600)); got != "23 Nov 2026 02:30" {
+		t.Errorf("clock = %q", got)
+	}
+	if clock(time.Time{}, time.UTC) != "" {
+		t.Error("a zero time is shown")
+	}
+	f := newWebFixture(t, func(o *Options) { o.Location = time.FixedZone("TRT", 3*3600) })
+	if f.srv.opts.Location.String() != "TRT" {
+		t.Errorf("location %v", f.srv.opts.Location)
+	}
+}

@@ -108,6 +108,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		CounterWindow:    time.Hour,
 		LoginMaxFailures: cfg.Counter.LoginMaxFailures,
 		LoginLockout:     cfg.Counter.LoginLockout.Duration,
+		Location:         cfg.Location(),
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
