@@ -11,7 +11,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build check deps vet systemd-check test race fuzz bench cross clean
+.PHONY: run build check deps vet systemd-check test race fuzz bench cross deb deb-check clean
 
 run:
 	$(GO) run ./cmd/appliance run --data ./data
@@ -34,7 +34,7 @@ deps:
 	    $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  fi
 
-check: deps vet systemd-check race fuzz
+check: deps vet systemd-check deb-check race fuzz
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -131,6 +131,18 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/appliance-linux-armv7 ./cmd/appliance
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/appliance-linux-armv6 ./cmd/appliance
 	@ls -l $(BIN)/appliance-linux-*
+
+# deb builds the Debian packages (amd64, arm64, armhf) into $(BIN)/;
+# deb-check installs the amd64 one into throwaway roots with dpkg --root and
+# checks the files, the user, an upgrade that keeps the data, remove and
+# purge. packaging/README.md says more.
+deb:
+	@for a in amd64 arm64 armhf; do \
+	  GO='$(GO)' BIN='$(BIN)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' packaging/build-deb.sh $$a || exit 1; \
+	done
+
+deb-check:
+	@GO='$(GO)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' packaging/deb-check.sh
 
 clean:
 	rm -rf $(BIN)
