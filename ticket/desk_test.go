@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -639,4 +640,41 @@ func TestRecordCall(t *testing.T) {
 	if err := d.RecordCall(ctx, AnsweredCall{Channel: ChannelMissedCall, Key: "anon"}); err != nil {
 		t.Errorf("anonymous call: %v", err)
 	}
+}
+
+// A store written by a newer build is refused, and nothing in it changes;
+// a store from before the version was kept opens as version 1.
+func TestSchemaVersion(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(keySchema); beU64(v) != SchemaVersion {
+			t.Errorf("schema version %d, want %d", beU64(v), SchemaVersion)
+		}
+		return nil
+	})
+	d.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put(keySchema, u64(SchemaVersion+1)) })
+	d.Close()
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open of a newer store = %v, want ErrNewerSchema", err)
+	}
+	db, err := bolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bMeta).Get(keySchema); beU64(v) != SchemaVersion+1 {
+			t.Errorf("the refused open changed the version to %d", beU64(v))
+		}
+		return tx.Bucket(bMeta).Delete(keySchema) // as before versions were kept
+	})
+	db.Close()
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open of an unversioned store: %v", err)
+	}
+	d.Close()
 }

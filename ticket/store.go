@@ -52,6 +52,9 @@ var (
 	}
 
 	keyOutboxCount = []byte("outbox_count")
+	// keySchema holds the version of the store's layout (SchemaVersion),
+	// written when the store is made and raised by each migration.
+	keySchema = []byte("schema_version")
 )
 
 // Kinds of thread record.
@@ -181,12 +184,15 @@ func Open(dir string, opts Options) (*Desk, error) {
 	}
 	db.MaxBatchDelay = opts.BatchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
+		if err := checkSchema(tx); err != nil {
+			return err
+		}
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return nil
+		return tx.Bucket(bMeta).Put(keySchema, u64(SchemaVersion))
 	})
 	if err != nil {
 		db.Close()
@@ -205,6 +211,33 @@ func Open(dir string, opts Options) (*Desk, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// SchemaVersion is the version of the store's layout this build reads and
+// writes. A change of layout raises it and adds a migration to checkSchema;
+// a migration runs in the same transaction as the version's update, so a
+// failed one leaves the store as it was.
+const SchemaVersion = 1
+
+// ErrNewerSchema is returned by Open for a store written by a newer build.
+var ErrNewerSchema = errors.New("the store was written by a newer version of counterdesk")
+
+// checkSchema refuses a store from a newer build and migrates an older
+// one. Stores made before the version was kept are version 1.
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bMeta)
+	if meta == nil {
+		return nil // a new store
+	}
+	v := uint64(1)
+	if b := meta.Get(keySchema); len(b) == 8 {
+		v = beU64(b)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("%w (layout %d; this one reads up to %d): install that version again, or restore a backup made by this one", ErrNewerSchema, v, SchemaVersion)
+	}
+	// Migrations from v to SchemaVersion go here, one step per version.
+	return nil
 }
 
 // Close stops the background work, closes the database and ends every
