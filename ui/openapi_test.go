@@ -18,6 +18,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/ticket"
+	"github.com/counterdesk/counterdesk/ui/auth"
 )
 
 // spec is the OpenAPI document as the tests read it: plain JSON values.
@@ -351,6 +352,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		{"#/components/schemas/Message/properties/direction", strs(ticket.Incoming, ticket.Outgoing, ticket.Internal)},
 		{"#/components/schemas/Message/properties/delivery", []string{ticket.DeliveryQueued, ticket.DeliverySent, ticket.DeliveryDelivered, ticket.DeliveryFailed}},
 		{"#/components/schemas/Actor/properties/kind", []string{ticket.ActorStaff, ticket.ActorChannel, ticket.ActorRule, ticket.ActorRemote, ticket.ActorSystem, ticket.ActorAPI}},
+		{"#/components/schemas/Role", strs(toAny(auth.Roles)...)},
 	} {
 		if got := enum(tc.ref); !slices.Equal(got, tc.want) {
 			t.Errorf("%s enum = %v, want %v", tc.ref, got, tc.want)
@@ -542,6 +544,16 @@ func TestOpenAPIGoTypes(t *testing.T) {
 		{"OutboxStats", ticket.OutboxStats{}, true},
 		{"SubsystemStatus", health.Status{}, true},
 		{"Health", healthResponse{}, true},
+		{"Report", reportResponse{}, true},
+		{"ReportChannel", reportChannelJSON{}, true},
+		{"ReportDay", reportDayJSON{}, true},
+		{"ReportRow", reportRowJSON{}, true},
+		{"DurationStats", durStatsJSON{}, true},
+		{"User", auth.User{}, true},
+		{"UserList", userList{}, true},
+		{"Token", auth.Token{}, true},
+		{"TokenList", tokenList{}, true},
+		{"CreateTokenResponse", createTokenResponse{}, true},
 		{"CreateTicketRequest", createRequest{}, false},
 		{"ContactInput", contactInput{}, false},
 		{"AttachmentInput", attachmentInput{}, false},
@@ -549,6 +561,9 @@ func TestOpenAPIGoTypes(t *testing.T) {
 		{"ReplyRequest", replyRequest{}, false},
 		{"NoteRequest", noteRequest{}, false},
 		{"MergeRequest", mergeRequest{}, false},
+		{"CreateUserRequest", createUserRequest{}, false},
+		{"PasswordRequest", passwordRequest{}, false},
+		{"CreateTokenRequest", createTokenRequest{}, false},
 	} {
 		v, err := s.resolve("#/components/schemas/" + tc.schema)
 		if err != nil {
@@ -814,7 +829,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 func TestOpenAPISecurity(t *testing.T) {
 	f := newFixture(t)
 	s := loadSpec(t)
-	fill := strings.NewReplacer("{number}", "1001", "{id}", "1")
+	fill := strings.NewReplacer("{number}", "1001", "{id}", "1", "{name}", "nobody")
 	for path, v := range s.paths() {
 		item := v.(map[string]any)
 		for _, m := range httpMethods {

@@ -206,6 +206,14 @@ func (s *Server) routes() {
 	api.Get("/outbox", s.listOutbox)
 	api.Get("/outbox/stats", s.outboxStats)
 	api.Post("/outbox/:id/retry", s.retryOutbox)
+	api.Get("/reports", s.getReport)
+	api.Get("/users", s.listUsers)
+	api.Post("/users", s.createUser)
+	api.Post("/users/:name/password", s.setUserPassword)
+	api.Post("/users/:name/signout", s.signOutUser)
+	api.Get("/tokens", s.listTokens)
+	api.Post("/tokens", s.createToken)
+	api.Delete("/tokens/:name", s.revokeToken)
 
 	if s.opts.Users != nil {
 		s.pageRoutes()

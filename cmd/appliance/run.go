@@ -239,6 +239,10 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 		},
 		Logger: log.With("subsystem", "store"),
 	})
+	if errors.Is(err, ticket.ErrNewerSchema) {
+		// No restart fixes this: the binary is older than the data.
+		return nil, nil, fmt.Errorf("%w: store: %w", errConfig, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: %w", err)
 	}
