@@ -11,7 +11,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: run build check deps vet systemd-check test race fuzz bench cross deb deb-check clean
+.PHONY: run build check deps vet systemd-check test race fuzz bench cross cross-test deb deb-check clean
 
 run:
 	$(GO) run ./cmd/appliance run --data ./data
@@ -34,7 +34,7 @@ deps:
 	    $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	  fi
 
-check: deps vet systemd-check deb-check race fuzz
+check: deps vet systemd-check deb-check cross-test race fuzz
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -121,6 +121,12 @@ systemd-check:
 	    [ -f $$root/etc/counterdesk/sip-password ] && [ -d $$root/var/lib/counterdesk ] || \
 	    { echo "systemd-check: sysusers and tmpfiles did not make the user, group and files"; exit 1; }; \
 	  echo "sysusers and tmpfiles snippets: applied cleanly"
+
+# cross-test runs the core packages' tests built for arm64 and armv7
+# under qemu user emulation, where 32-bit, alignment and byte-order
+# faults show; scripts/cross-test.sh says which and how.
+cross-test:
+	GO="$(GO)" sh scripts/cross-test.sh
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=1x -timeout 30m ./...
