@@ -19,6 +19,7 @@ type Config struct {
 	Modem   Modem   `toml:"modem"`
 	SIP     SIP     `toml:"sip"`
 	Counter Counter `toml:"counter"`
+	Backup  Backup  `toml:"backup"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -108,6 +109,17 @@ type SIP struct {
 	// transcript and read by triage.
 	TranscribeCommand string   `toml:"transcribe_command"`
 	TranscribeTimeout Duration `toml:"transcribe_timeout"`
+}
+
+// Backup configures the nightly backup.
+type Backup struct {
+	// Dir is the folder that receives a backup each night, such as a USB
+	// stick's mount point; "" turns the nightly backup off.
+	Dir string `toml:"dir"`
+	// At is the time of day, "HH:MM" in the shop's time zone.
+	At string `toml:"at"`
+	// Keep is the number of nightly backups kept; older ones are removed.
+	Keep int `toml:"keep"`
 }
 
 // Counter configures the public counter form and the staff login limits.
@@ -239,6 +251,7 @@ func Default() Config {
 			SendRatePerMinute: 6,
 			PartsMaxAge:       Duration{24 * time.Hour},
 		},
+		Backup: Backup{At: "03:00", Keep: 7},
 		Counter: Counter{
 			MaxPhotoBytes:    8 << 20,
 			MinFill:          Duration{3 * time.Second},

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +67,11 @@ func (c Config) validate() []Problem {
 	between(&v, "modem.parts_max_age", c.Modem.PartsMaxAge.Duration, time.Minute, 7*24*time.Hour)
 	v.oneOf("modem.national_language", c.Modem.NationalLanguage, "", "turkish", "spanish", "portuguese")
 
+	v.check("backup.dir", c.Backup.Dir == "" || filepath.IsAbs(c.Backup.Dir),
+		`must be "" or an absolute path such as "/media/backup", not %q`, c.Backup.Dir)
+	_, atErr := time.Parse("15:04", c.Backup.At)
+	v.check("backup.at", atErr == nil, `must be a time of day such as "03:00", not %q`, c.Backup.At)
+	between(&v, "backup.keep", c.Backup.Keep, 1, 365)
 	between(&v, "counter.max_photo_bytes", c.Counter.MaxPhotoBytes, 1024, 25<<20)
 	between(&v, "counter.min_fill", c.Counter.MinFill.Duration, time.Second, time.Minute)
 	between(&v, "counter.rate_per_hour", c.Counter.RatePerHour, 1, 10000)

@@ -135,6 +135,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		runNightlyBackup(channels, cfg.Backup, cfg.Location(), desk, reg, log.With("subsystem", "backup"))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		runPhone(channels, cfg, desk, rules.Open, dataDir, reg, log.With("subsystem", "sip"))
 	}()
 
