@@ -162,6 +162,10 @@ type Store struct {
 	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
 	// MaxAttachments limits the number of attachments of one message.
 	MaxAttachments int `toml:"max_attachments"`
+	// MinFreeBytes is the disk space kept free for the database: new
+	// recordings and attachments are refused below it, with an alarm on
+	// the system page, while text requests are still stored.
+	MinFreeBytes int64 `toml:"min_free_bytes"`
 	// FeedBuffer is the number of events buffered for each live-feed
 	// subscriber before it is dropped as too slow.
 	FeedBuffer int `toml:"feed_buffer"`
@@ -227,6 +231,7 @@ func Default() Config {
 			MaxMessageBytes:    64 << 10,
 			MaxAttachmentBytes: 25 << 20,
 			MaxAttachments:     20,
+			MinFreeBytes:       256 << 20,
 			FeedBuffer:         256,
 			BatchDelay:         Duration{2 * time.Millisecond},
 		},

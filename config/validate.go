@@ -78,6 +78,8 @@ func (c Config) validate() []Problem {
 	between(&v, "counter.login_max_failures", c.Counter.LoginMaxFailures, 1, 100)
 	between(&v, "counter.login_lockout", c.Counter.LoginLockout.Duration, time.Minute, 24*time.Hour)
 
+	between(&v, "store.min_free_bytes", c.Store.MinFreeBytes, 0, 100<<30)
+
 	v.sip(c.SIP)
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")

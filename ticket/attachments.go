@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,6 +21,15 @@ import (
 func (d *Desk) storeAttachments(in []NewAttachment) ([]Attachment, error) {
 	if len(in) == 0 {
 		return nil, nil
+	}
+	if reserve := d.opts.Limits.MinFreeBytes; reserve > 0 {
+		var size uint64
+		for _, a := range in {
+			size += uint64(len(a.Data))
+		}
+		if free, ok := FreeBytes(d.dir); ok && free < reserve+size {
+			return nil, fmt.Errorf("store %d attachments (%d bytes): %w: %d bytes free, %d kept for the database", len(in), size, ErrDiskFull, free, reserve)
+		}
 	}
 	out := make([]Attachment, 0, len(in))
 	for _, a := range in {
@@ -122,4 +132,14 @@ func (d *Desk) sweepAttachments() (int, error) {
 		return nil
 	})
 	return removed, err
+}
+
+// FreeBytes returns the space free to the appliance on the file system of
+// dir, and false where it cannot tell.
+func FreeBytes(dir string) (uint64, bool) {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(dir, &fs); err != nil {
+		return 0, false
+	}
+	return fs.Bavail * uint64(fs.Bsize), true
 }

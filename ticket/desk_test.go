@@ -678,3 +678,24 @@ func TestSchemaVersion(t *testing.T) {
 	}
 	d.Close()
 }
+
+// Near a full disk, attachments are refused (nothing is stored) while
+// requests without attachments keep being stored.
+func TestDiskFullRefusesAttachments(t *testing.T) {
+	d := openDesk(t, Options{Limits: Limits{MinFreeBytes: 1 << 62}})
+	ctx := context.Background()
+	_, err := d.Ingest(ctx, Inbound{Channel: ChannelVoicemail, SourceKey: "sip|1", From: From{Phone: "+447700900123"}, Body: "Voicemail",
+		Attachments: []NewAttachment{{Name: "v.wav", ContentType: "audio/wav", Data: []byte("RIFF....")}}})
+	if !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("Ingest with an attachment on a full disk = %v, want ErrDiskFull", err)
+	}
+	if n, _ := d.Count(); n != 0 {
+		t.Fatalf("%d tickets after the refusal", n)
+	}
+	if _, err := d.Ingest(ctx, Inbound{Channel: ChannelSMS, SourceKey: "sms|1", From: From{Phone: "+447700900123"}, Body: "Where is my order?"}); err != nil {
+		t.Fatalf("a text request on a full disk: %v", err)
+	}
+	if free, ok := FreeBytes(t.TempDir()); !ok || free == 0 {
+		t.Errorf("FreeBytes = %d, %v", free, ok)
+	}
+}

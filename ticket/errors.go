@@ -20,6 +20,9 @@ var (
 	ErrUnknownStatus = errors.New("unknown status")
 	// ErrTooLarge means a body or an attachment is over its configured limit.
 	ErrTooLarge = errors.New("too large")
+	// ErrDiskFull means an attachment was refused to keep room on the disk
+	// for the database (Limits.MinFreeBytes).
+	ErrDiskFull = errors.New("the disk is nearly full")
 	// ErrDeleted means the ticket was deleted and can no longer change.
 	ErrDeleted = errors.New("ticket deleted")
 	// ErrMerged means the ticket was merged into another and can no longer

@@ -55,6 +55,10 @@ type Limits struct {
 	MaxMessageBytes    int
 	MaxAttachmentBytes int64
 	MaxAttachments     int
+	// MinFreeBytes is the disk space kept free for the database: an
+	// attachment that would leave less is refused with ErrDiskFull, while
+	// messages without attachments go on being stored. 0 means no check.
+	MinFreeBytes uint64
 }
 
 // Default limits, used where Options leaves them zero.

@@ -115,6 +115,9 @@ func (s *Server) classify(c *fiber.Ctx, err error) *apiError {
 		return &apiError{Status: fiber.StatusUnprocessableEntity, Code: codeInvalid, Field: "channel", Message: err.Error(), Err: err}
 	case errors.Is(err, ticket.ErrInvalid):
 		return &apiError{Status: fiber.StatusUnprocessableEntity, Code: codeInvalid, Message: err.Error(), Err: err}
+	case errors.Is(err, ticket.ErrDiskFull):
+		return &apiError{Status: fiber.StatusServiceUnavailable, Code: codeUnavailable,
+			Message: "the box's disk is nearly full, so attachments are refused; nothing was stored (send it without the attachment, or free some space)", Err: err}
 	case errors.Is(err, ticket.ErrOutboxFull):
 		c.Set(fiber.HeaderRetryAfter, "60")
 		return &apiError{Status: fiber.StatusServiceUnavailable, Code: codeUnavailable, Message: "the outbox is full; try again later", Err: err}

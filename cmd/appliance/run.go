@@ -232,6 +232,7 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 			MaxMessageBytes:    cfg.Store.MaxMessageBytes,
 			MaxAttachmentBytes: cfg.Store.MaxAttachmentBytes,
 			MaxAttachments:     cfg.Store.MaxAttachments,
+			MinFreeBytes:       uint64(cfg.Store.MinFreeBytes),
 		},
 		FeedBuffer: cfg.Store.FeedBuffer,
 		BatchDelay: cfg.Store.BatchDelay.Duration,
@@ -262,7 +263,16 @@ func reportStore(d *ticket.Desk, reg *health.Registry) {
 		reg.Fail("store", health.Down, err)
 		return
 	}
-	reg.Set("store", health.OK, fmt.Sprintf("%d tickets", n))
+	if free, ok := ticket.FreeBytes(d.Dir()); ok && d.Limits().MinFreeBytes > 0 && free < 2*d.Limits().MinFreeBytes {
+		state := health.Degraded
+		what := "new recordings and attachments are refused"
+		if free >= d.Limits().MinFreeBytes {
+			what = "recordings and attachments will be refused soon"
+		}
+		reg.Set("store", state, fmt.Sprintf("%d tickets; the disk is nearly full (%d MB free): %s; free some space or move the data folder to a bigger card", n, free>>20, what))
+	} else {
+		reg.Set("store", health.OK, fmt.Sprintf("%d tickets", n))
+	}
 	st, err := d.OutboxStats()
 	switch {
 	case err != nil:
