@@ -530,3 +530,22 @@ func fdTargets() []string {
 	}
 	return out
 }
+
+// With the disk nearly full the call is answered but not recorded: it
+// becomes a missed call that says why, and no spool file is left.
+func TestDiskFullNoRecording(t *testing.T) {
+	t.Parallel()
+	l := startLine(t, func(s *Service) {
+		s.Config.Ring = 200 * time.Millisecond
+		s.Config.MinFreeBytes = 1 << 62
+	})
+	p := newPhone(t, "+447700900123")
+	p.answered(l, p.offer(pcmuOffer, eventMap()...))
+	l.waitStats(t, "the missed call", func(s Stats) bool { return s.Missed == 1 })
+	if m := l.threads(t)[0].Messages[0]; !strings.Contains(m.Body, "disk is nearly full") {
+		t.Errorf("body = %q", m.Body)
+	}
+	if left, _ := filepath.Glob(filepath.Join(l.svc.Config.SpoolDir, "*")); len(left) != 0 {
+		t.Errorf("spool folder holds %v", left)
+	}
+}

@@ -51,6 +51,12 @@ type recordingMeta struct {
 
 // newRecording creates the spool files of a call's voicemail.
 func (s *Service) newRecording(c *call, answered time.Time) (*recording, error) {
+	if reserve := s.Config.MinFreeBytes; reserve > 0 {
+		need := reserve + uint64(s.Config.MaxMessage/time.Second)*media.ClockRate*2
+		if free, ok := ticket.FreeBytes(s.Config.SpoolDir); ok && free < need {
+			return nil, fmt.Errorf("the disk is nearly full (%d MB free)", free>>20)
+		}
+	}
 	base := filepath.Join(s.Config.SpoolDir, fmt.Sprintf("%d-%s", c.start.UnixNano(), strings.TrimPrefix(keyHash(c.id), "sha256:")[:16]))
 	codec := "PCMU"
 	if c.offer.payloadType == media.PayloadTypePCMA {

@@ -46,6 +46,10 @@ type Config struct {
 	// MaxRecordingBytes bounds a recording file (the store's attachment
 	// limit); 0 means no bound beyond MaxMessage.
 	MaxRecordingBytes int64
+	// MinFreeBytes is the disk space a recording must leave free (the
+	// store's reserve); with less, the call is answered but not recorded
+	// and becomes a missed call. 0 means no check.
+	MinFreeBytes uint64
 	// MaxCalls bounds the calls handled at once.
 	MaxCalls int
 	// Registration, for Mode "register".

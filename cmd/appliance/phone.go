@@ -34,6 +34,7 @@ func runPhone(ctx context.Context, cfg config.Config, desk *ticket.Desk, open fu
 			MinMessage:        time.Duration(s.MinMessageSeconds) * time.Second,
 			Silence:           time.Duration(s.SilenceSeconds) * time.Second,
 			MaxRecordingBytes: cfg.Store.MaxAttachmentBytes,
+			MinFreeBytes:      uint64(cfg.Store.MinFreeBytes),
 			MaxCalls:          s.MaxCalls,
 			Registrar:         s.Registrar, Username: s.Username, AuthUsername: s.AuthUsername,
 			Password: s.Password, Domain: s.Domain, RegisterExpires: s.RegisterExpires.Duration,
