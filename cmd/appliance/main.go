@@ -57,6 +57,10 @@ Usage:
   appliance restore DIR [--config FILE] [--data DIR]
                                      replace the data with a backup (stop the
                                      appliance first)
+  appliance doctor [--config FILE] [--data DIR]
+                                     check the config, data folder, disk,
+                                     modem, phone line and clock, and say
+                                     what to do about each problem
   appliance version                  print the version
 
 Every config key can also be set with COUNTERDESK_<SECTION>_<KEY>, for
@@ -86,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		err = cmdBackup(rest, stdout, environ)
 	case "restore":
 		err = cmdRestore(rest, stdout, environ)
+	case "doctor":
+		err = cmdDoctor(rest, stdout, environ)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "counterdesk", Version())
 		return ExitOK
