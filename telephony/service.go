@@ -162,26 +162,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("telephony: listen address %q: %w", c.Listen, err)
 	}
-	var port int
-	if c.UDP {
-		s.udp, err = net.ListenPacket("udp", c.Listen)
-		if err != nil {
-			return fmt.Errorf("telephony: SIP over UDP: %w", err)
-		}
-		port = s.udp.LocalAddr().(*net.UDPAddr).Port
-	}
-	if c.TCP {
-		addr := c.Listen
-		if port != 0 {
-			// With port 0 the TCP listener takes the port UDP got.
-			addr = net.JoinHostPort(host, strconv.Itoa(port))
-		}
-		s.tcp, err = net.Listen("tcp", addr)
-		if err != nil {
-			s.closeSockets()
-			return fmt.Errorf("telephony: SIP over TCP: %w", err)
-		}
-		port = s.tcp.Addr().(*net.TCPAddr).Port
+	port, err := s.bind(host, c)
+	if err != nil {
+		return err
 	}
 
 	log := s.log()
@@ -254,6 +237,42 @@ func (s *Service) Start(ctx context.Context) error {
 	s.unwatch = context.AfterFunc(ctx, func() { s.Close() })
 	s.mu.Unlock()
 	return nil
+}
+
+// bind opens the SIP sockets and returns their port. With port 0 in the
+// listen address, TCP takes the port UDP got; when another socket holds
+// that TCP port, both are tried again on a new one.
+func (s *Service) bind(host string, c Config) (int, error) {
+	_, p, _ := net.SplitHostPort(c.Listen)
+	tries := 1
+	if p == "0" && c.UDP && c.TCP {
+		tries = 20
+	}
+	var err error
+	for range tries {
+		port := 0
+		if c.UDP {
+			s.udp, err = net.ListenPacket("udp", c.Listen)
+			if err != nil {
+				return 0, fmt.Errorf("telephony: SIP over UDP: %w", err)
+			}
+			port = s.udp.LocalAddr().(*net.UDPAddr).Port
+		}
+		if !c.TCP {
+			return port, nil
+		}
+		addr := c.Listen
+		if port != 0 {
+			addr = net.JoinHostPort(host, strconv.Itoa(port))
+		}
+		s.tcp, err = net.Listen("tcp", addr)
+		if err == nil {
+			return s.tcp.Addr().(*net.TCPAddr).Port, nil
+		}
+		s.closeSockets()
+		s.udp, s.tcp = nil, nil
+	}
+	return 0, fmt.Errorf("telephony: SIP over TCP: %w", err)
 }
 
 func (s *Service) goServe(serve func() error) {
