@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -156,11 +157,101 @@ func BenchmarkApplianceOn100k(b *testing.B) {
 	execTime := time.Since(execStart)
 	_, emptyRSS, _ := measureRun(b, bin, empty, tokens[empty], false)
 	ready, rss, hwm := measureRun(b, bin, full, tokens[full], true)
+	callsRSS := measureCalls(b, bin, full, 10)
 	b.StopTimer()
+	if callsRSS > 0 {
+		b.ReportMetric(callsRSS, "rss-10-calls-MB")
+	}
 	b.ReportMetric(float64(ready.Microseconds())/1000, "ready-ms")
 	b.ReportMetric(float64(execTime.Microseconds())/1000, "exec-ms")
 	b.ReportMetric(rss, "rss-MB")
 	b.ReportMetric(hwm, "peak-rss-MB")
 	b.ReportMetric(emptyRSS, "empty-rss-MB")
 	b.ReportMetric(rss/emptyRSS, "rss/empty")
+}
+
+// measureCalls starts the appliance on dataDir with its phone line on
+// loopback, has sipp place calls calls at once (each answered after a
+// second, streaming ten seconds of audio while the greeting plays), and
+// returns the largest resident set seen while they were in progress. It
+// returns 0 when sipp is not installed.
+func measureCalls(b *testing.B, bin, dataDir string, calls int) float64 {
+	sipp, err := exec.LookPath("sipp")
+	if err != nil {
+		b.Log("sipp is not installed: no measure with calls in progress")
+		return 0
+	}
+	addr, sipAddr := freeAddr(b), freeSIPAddr(b)
+	cmd := exec.Command(bin, "run", "--data", dataDir, "--http", addr, "--sip", sipAddr)
+	cmd.Env = append(os.Environ(), "COUNTERDESK_LOG_LEVEL=warn", "COUNTERDESK_SIP_RING_SECONDS=1", "COUNTERDESK_SIP_RING_SECONDS_AFTER_HOURS=1",
+		"COUNTERDESK_SIP_MAX_CALLS="+strconv.Itoa(calls))
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			r.Body.Close()
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			b.Fatal("appliance did not start")
+		}
+	}
+	work := b.TempDir()
+	tone := make([]byte, 8000*10) // ten seconds of A-law, a quiet square wave
+	for i := range tone {
+		tone[i] = 0xd5
+		if i/20%2 == 0 {
+			tone[i] = 0xa5
+		}
+	}
+	if err := os.WriteFile(filepath.Join(work, "tone.pcma"), tone, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	scenario, _ := filepath.Abs("../../telephony/testdata/sipp/voicemail.xml")
+	sp := exec.Command(sipp, "-sf", scenario, "-m", strconv.Itoa(calls), "-l", strconv.Itoa(calls), "-r", strconv.Itoa(calls),
+		"-i", "127.0.0.1", "-timeout", "60s", "-nostdin", sipAddr)
+	sp.Dir = work
+	done := make(chan error, 1)
+	if err := sp.Start(); err != nil {
+		b.Fatal(err)
+	}
+	go func() { done <- sp.Wait() }()
+	peak := 0.0
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Fatalf("sipp: %v (its logs are in %s)", err, work)
+			}
+			return peak
+		case <-tick.C:
+			peak = max(peak, procStatus(b, cmd.Process.Pid, "VmRSS"))
+		}
+	}
+}
+
+// freeSIPAddr returns a loopback address free for UDP and TCP.
+func freeSIPAddr(b *testing.B) string {
+	for range 50 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := u.LocalAddr().String()
+		l, err := net.Listen("tcp", a)
+		u.Close()
+		if err == nil {
+			l.Close()
+			return a
+		}
+	}
+	b.Fatal("no free port")
+	return ""
 }
