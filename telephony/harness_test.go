@@ -28,7 +28,7 @@ type line struct {
 
 // startLine starts a line on 127.0.0.1 with a free port, a 1 s ring and a
 // 100 ms greeting; change adjusts the configuration first.
-func startLine(t *testing.T, change func(*Service)) *line {
+func startLine(t testing.TB, change func(*Service)) *line {
 	t.Helper()
 	desk, err := ticket.Open(t.TempDir(), ticket.Options{Region: "GB"})
 	if err != nil {
@@ -67,7 +67,7 @@ func startLine(t *testing.T, change func(*Service)) *line {
 func (l *line) port() int { return l.svc.sipPort() }
 
 // waitStats waits until ok holds for the line's counters.
-func (l *line) waitStats(t *testing.T, what string, ok func(Stats) bool) Stats {
+func (l *line) waitStats(t testing.TB, what string, ok func(Stats) bool) Stats {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -83,9 +83,9 @@ func (l *line) waitStats(t *testing.T, what string, ok func(Stats) bool) Stats {
 }
 
 // tickets returns every ticket's thread.
-func (l *line) threads(t *testing.T) []ticket.Thread {
+func (l *line) threads(t testing.TB) []ticket.Thread {
 	t.Helper()
-	page, err := l.desk.List(ticket.Filter{Limit: 100})
+	page, err := l.desk.List(ticket.Filter{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func tone(d time.Duration, hz float64) []int16 {
 
 // sipp returns the sipp binary. With CI=true a missing sipp fails the
 // test; elsewhere it skips.
-func sipp(t *testing.T) string {
+func sipp(t testing.TB) string {
 	t.Helper()
 	p, err := exec.LookPath("sipp")
 	if err != nil {
@@ -170,7 +170,7 @@ func runSippIn(t *testing.T, l *line, dir, scenario string, args ...string) (int
 
 // freePort returns a port that was free on 127.0.0.1 for both UDP and TCP
 // a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	for range 50 {
 		u, err := net.ListenPacket("udp", "127.0.0.1:0")

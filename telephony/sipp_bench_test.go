@@ -5,9 +5,7 @@ package telephony
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -66,7 +64,7 @@ const (
 // That every call leaves a voicemail ticket is checked, not measured: the
 // benchmark fails otherwise.
 func BenchmarkSippVoicemail50(b *testing.B) {
-	bin := sippBench(b)
+	bin := sipp(b)
 	base := baselineReceive(b, loadCalls, loadPackets)
 	b.Logf("baseline: a plain UDP reader spends %.2f ms of CPU on %d packets of %d bytes at 50 per second", base*1000, loadPackets, rtpPacketBytes)
 	var sum loadResult
@@ -114,7 +112,10 @@ func (r *loadResult) add(o loadResult) {
 // voicemailLoad runs one round: a fresh line, 50 calls from one sipp, and
 // the tickets they left.
 func voicemailLoad(b *testing.B, bin string) loadResult {
-	l := startBenchLine(b)
+	l := startLine(b, func(s *Service) {
+		s.Config.Ring, s.Config.RingAfterHours = 500*time.Millisecond, 500*time.Millisecond
+		s.Config.MaxCalls = loadCalls
+	})
 	defer l.svc.Close()
 	dir := b.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "tone.pcma"), media.AppendALaw(nil, tone(loadSeconds*time.Second, 440)), 0o644); err != nil {
@@ -139,7 +140,7 @@ func voicemailLoad(b *testing.B, bin string) loadResult {
 	args := []string{
 		"-sf", sf, "-inf", "callers.csv",
 		"-m", strconv.Itoa(loadCalls), "-l", strconv.Itoa(loadCalls), "-r", strconv.Itoa(loadCalls), "-rp", "1000",
-		"-i", "127.0.0.1", "-cp", strconv.Itoa(freePortTB(b)), "-mp", strconv.Itoa(freePortTB(b)),
+		"-i", "127.0.0.1", "-cp", strconv.Itoa(freePort(b)), "-mp", strconv.Itoa(freePort(b)),
 		"-timeout", "120s", "-timeout_error", "-nostdin", "-trace_err", "-trace_screen",
 		fmt.Sprintf("127.0.0.1:%d", l.port()),
 	}
@@ -175,7 +176,7 @@ func voicemailLoad(b *testing.B, bin string) loadResult {
 
 	r := loadResult{cpu: cpu, rss: rssPeak - rssBefore, heap: heapPeak - heapBefore}
 	voicemails := 0
-	for _, th := range benchThreads(b, l) {
+	for _, th := range l.threads(b) {
 		for _, m := range th.Messages {
 			if m.Channel != ticket.ChannelVoicemail || len(m.Attachments) != 1 {
 				continue
@@ -185,7 +186,7 @@ func voicemailLoad(b *testing.B, bin string) loadResult {
 			lost, _ := strconv.ParseUint(m.Meta["rtp_lost"], 10, 64)
 			r.received += n
 			r.lost += lost
-			w := benchAttachment(b, l, m.Attachments[0])
+			w := readAttachment(b, l, m.Attachments[0])
 			pcm, err := media.ToTelephony(w)
 			if err != nil {
 				b.Fatal(err)
@@ -407,105 +408,4 @@ func sippLogs(dir string) string {
 		}
 	}
 	return out.String()
-}
-
-// sippBench is sipp for a benchmark: missing, it skips, or fails with
-// CI=true.
-func sippBench(b *testing.B) string {
-	b.Helper()
-	p, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatal("sipp is not installed (Debian package sip-tester); make check installs it")
-		}
-		b.Skip("sipp is not installed (Debian package sip-tester)")
-	}
-	return p
-}
-
-// startBenchLine is startLine for a benchmark: a line on 127.0.0.1 that
-// takes 50 calls at once, each ringing 500 ms, with an RTP range of 500
-// even ports.
-func startBenchLine(b *testing.B) *line {
-	b.Helper()
-	desk, err := ticket.Open(b.TempDir(), ticket.Options{Region: "GB"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { desk.Close() })
-	logs := &syncBuffer{}
-	svc := &Service{
-		Config: Config{
-			Mode: "listen", Listen: "127.0.0.1:0", UDP: true, TCP: true,
-			RTPPortMin: 30000, RTPPortMax: 30999,
-			Ring: 500 * time.Millisecond, RingAfterHours: 500 * time.Millisecond,
-			MaxMessage: 60 * time.Second, MinMessage: 2 * time.Second, Silence: 8 * time.Second,
-			MaxCalls: loadCalls, SpoolDir: b.TempDir(), TranscribeTimeout: 5 * time.Second,
-		},
-		Desk:      desk,
-		Greetings: Greetings{Open: tone(100*time.Millisecond, 400), Closed: tone(100*time.Millisecond, 600)},
-		Log:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-	}
-	if err := svc.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { svc.Close() })
-	return &line{svc: svc, desk: desk, logs: logs}
-}
-
-// benchThreads returns every ticket's thread.
-func benchThreads(b *testing.B, l *line) []ticket.Thread {
-	b.Helper()
-	page, err := l.desk.List(ticket.Filter{Limit: 500})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var out []ticket.Thread
-	for _, tk := range page.Tickets {
-		th, err := l.desk.Thread(tk.Number)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, th)
-	}
-	return out
-}
-
-// benchAttachment reads a stored WAV attachment.
-func benchAttachment(b *testing.B, l *line, a ticket.Attachment) *media.WAV {
-	b.Helper()
-	_, path, err := l.desk.Attachment(a.ID)
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	w, err := media.ReadWAV(f, 100<<20)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return w
-}
-
-// freePortTB is freePort for a benchmark.
-func freePortTB(b *testing.B) int {
-	b.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		tl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err == nil {
-			tl.Close()
-			return port
-		}
-	}
-	b.Fatal("no free port")
-	return 0
 }

@@ -236,7 +236,7 @@ func sippPcaps(t *testing.T) string {
 }
 
 // readAttachment reads a stored WAV attachment.
-func readAttachment(t *testing.T, l *line, a ticket.Attachment) *media.WAV {
+func readAttachment(t testing.TB, l *line, a ticket.Attachment) *media.WAV {
 	t.Helper()
 	_, path, err := l.desk.Attachment(a.ID)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -181,7 +180,7 @@ func measureCalls(b *testing.B, bin, dataDir string, calls int) float64 {
 		b.Log("sipp is not installed: no measure with calls in progress")
 		return 0
 	}
-	addr, sipAddr := freeAddr(b), freeSIPAddr(b)
+	addr, sipAddr := freeAddr(b), freeUDPTCPAddr(b)
 	cmd := exec.Command(bin, "run", "--data", dataDir, "--http", addr, "--sip", sipAddr)
 	cmd.Env = append(os.Environ(), "COUNTERDESK_LOG_LEVEL=warn", "COUNTERDESK_SIP_RING_SECONDS=1", "COUNTERDESK_SIP_RING_SECONDS_AFTER_HOURS=1",
 		"COUNTERDESK_SIP_MAX_CALLS="+strconv.Itoa(calls))
@@ -235,23 +234,4 @@ func measureCalls(b *testing.B, bin, dataDir string, calls int) float64 {
 			peak = max(peak, procStatus(b, cmd.Process.Pid, "VmRSS"))
 		}
 	}
-}
-
-// freeSIPAddr returns a loopback address free for UDP and TCP.
-func freeSIPAddr(b *testing.B) string {
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		a := u.LocalAddr().String()
-		l, err := net.Listen("tcp", a)
-		u.Close()
-		if err == nil {
-			l.Close()
-			return a
-		}
-	}
-	b.Fatal("no free port")
-	return ""
 }

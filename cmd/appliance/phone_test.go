@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -83,7 +82,7 @@ func TestApplianceMissedCall(t *testing.T) {
 
 // freeUDPTCPAddr returns a loopback address whose port was free for UDP and
 // TCP a moment ago.
-func freeUDPTCPAddr(t *testing.T) string {
+func freeUDPTCPAddr(t testing.TB) string {
 	t.Helper()
 	for range 50 {
 		u, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -98,6 +97,6 @@ func freeUDPTCPAddr(t *testing.T) string {
 			return addr
 		}
 	}
-	t.Fatal(fmt.Errorf("no free port"))
+	t.Fatal("no free port")
 	return ""
 }

@@ -24,34 +24,6 @@ var gsm7Basic = [128]rune{
 	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 'ä', 'ö', 'ñ', 'ü', 'à',
 }
 
-// gsm7Extension returns the character that the septet c stands for after an
-// escape, from the extension table of 3GPP TS 23.038 clause 6.2.1.1.
-func gsm7Extension(c byte) (rune, bool) {
-	switch c {
-	case 0x0A:
-		return '\f', true
-	case 0x14:
-		return '^', true
-	case 0x28:
-		return '{', true
-	case 0x29:
-		return '}', true
-	case 0x2F:
-		return '\\', true
-	case 0x3C:
-		return '[', true
-	case 0x3D:
-		return '~', true
-	case 0x3E:
-		return ']', true
-	case 0x40:
-		return '|', true
-	case 0x65:
-		return '€', true
-	}
-	return 0, false
-}
-
 // gsm7Septets returns the septets that encode r: one for the default
 // alphabet, two (escape first) for the extension table, none when r is in
 // neither. The no-break space shown for a lone escape is not encodable.
@@ -133,12 +105,18 @@ func EncodeGSM7(text string) ([]byte, error) {
 // asks; two escapes in a row give a space; a lone escape at the end gives a
 // no-break space, as GSM0338.TXT maps it.
 func DecodeGSM7(septets []byte) string {
+	return decodeGSM7(septets, &defaultBasic.chars, &defaultExt.chars)
+}
+
+// decodeGSM7 converts septets with basic in place of the default alphabet
+// and ext in place of the extension table (0 where ext defines nothing).
+func decodeGSM7(septets []byte, basic, ext *[128]rune) string {
 	var b strings.Builder
 	b.Grow(len(septets))
 	for i := 0; i < len(septets); i++ {
 		c := septets[i] & 0x7F
 		if c != escape {
-			b.WriteRune(gsm7Basic[c])
+			b.WriteRune(basic[c])
 			continue
 		}
 		if i+1 == len(septets) {
@@ -147,13 +125,13 @@ func DecodeGSM7(septets []byte) string {
 		}
 		i++
 		next := septets[i] & 0x7F
-		switch r, ok := gsm7Extension(next); {
-		case ok:
+		switch r := ext[next]; {
+		case r != 0:
 			b.WriteRune(r)
 		case next == escape:
 			b.WriteByte(' ')
 		default:
-			b.WriteRune(gsm7Basic[next])
+			b.WriteRune(basic[next])
 		}
 	}
 	return b.String()

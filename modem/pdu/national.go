@@ -270,32 +270,5 @@ func EncodeGSM7Shift(text string, s Shift) ([]byte, error) {
 // DecodeGSM7. Callers joining the Data of concatenated parts pass the Shift
 // of the first part.
 func DecodeGSM7Shift(septets []byte, s Shift) string {
-	if s.IsZero() {
-		return DecodeGSM7(septets)
-	}
-	basic, ext := &lockingTable(s.Locking).chars, &singleTable(s.Single).chars
-	var b strings.Builder
-	b.Grow(len(septets))
-	for i := 0; i < len(septets); i++ {
-		c := septets[i] & 0x7F
-		if c != escape {
-			b.WriteRune(basic[c])
-			continue
-		}
-		if i+1 == len(septets) {
-			b.WriteRune('\u00a0')
-			break
-		}
-		i++
-		next := septets[i] & 0x7F
-		switch r := ext[next]; {
-		case r != 0:
-			b.WriteRune(r)
-		case next == escape:
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(basic[next])
-		}
-	}
-	return b.String()
+	return decodeGSM7(septets, &lockingTable(s.Locking).chars, &singleTable(s.Single).chars)
 }
