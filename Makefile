@@ -70,13 +70,7 @@ FUZZ_TARGETS := \
 	./ui:FuzzCreateTicket
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-	  log=$$(mktemp); \
-	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
-	  tail -n 1 $$log; rm -f $$log; \
-	done
+	GO=$(GO) sh scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 # systemd-check scores the unit's hardening (fails above exposure 2.0:
 # --threshold is the exposure times ten) and checks the unit, the sysusers

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -102,6 +103,13 @@ func TestRuleProblems(t *testing.T) {
 			name: "bad pattern",
 			file: "[[triage.categories]]\nname = \"warranty\"\nkeywords = [\"warranty\"]\npatterns = ['\\bdoa\\b', '(unclosed']\n",
 			want: []problem{{4, `triage.categories "warranty"`, "pattern 2: error parsing regexp: missing closing ): `(unclosed`"}},
+		},
+		{
+			// Go accepts it, as a program of about a million steps that
+			// would make every request cost a long scan.
+			name: "pattern too large once written out",
+			file: "[[triage.categories]]\nname = \"warranty\"\npatterns = ['\\bdoa\\b', '(?:" + strings.Repeat("ab", 500) + "){1000}']\n",
+			want: []problem{{3, `triage.categories "warranty"`, "pattern 2: too large: with its repetitions written out it comes to more than 2000 steps"}},
 		},
 		{
 			name: "unknown key in an element",

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,7 +215,7 @@ func (v *validator) terms(e element, keywords, phrases, patterns []string) {
 		e.check(v, "phrases", hasWord(p), "phrase %d: %q has no letter or digit", i+1, p)
 	}
 	for i, p := range patterns {
-		_, err := regexp.Compile(p)
+		_, err := CompilePattern(p)
 		if err != nil {
 			e.check(v, "patterns", false, "pattern %d: %v", i+1, err)
 		}
@@ -311,7 +310,7 @@ func (v *validator) triage(t Triage) {
 		}
 		e.check(v, "field", ok, "field: %q must be lower-case letters and _", x.Field)
 		v.unique(e, "field", x.Field, fields)
-		re, err := regexp.Compile(x.Pattern)
+		re, err := CompilePattern(x.Pattern)
 		switch {
 		case err != nil:
 			e.check(v, "pattern", false, "pattern: %v", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +143,7 @@ func New(c config.Config) (*Engine, error) {
 		e.flags = append(e.flags, flag{name: f.Name, rank: r, notify: f.Notify, rule: rule})
 	}
 	for _, x := range t.Extract {
-		re, err := regexp.Compile(x.Pattern)
+		re, err := config.CompilePattern(x.Pattern)
 		if err != nil {
 			return nil, fmt.Errorf("triage: rule extract/%s: pattern: %w", x.Field, err)
 		}

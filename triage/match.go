@@ -3,10 +3,11 @@ package triage
 import (
 	"cmp"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/counterdesk/counterdesk/config"
 )
 
 // The parts of a request that rules read, in the order they are read.
@@ -105,7 +106,7 @@ func (m *matcher) add(keywords, phrases, patterns []string) (int32, error) {
 		addWords(kindPhrase, p)
 	}
 	for i, p := range patterns {
-		re, err := regexp.Compile(p)
+		re, err := config.CompilePattern(p)
 		if err != nil {
 			return 0, fmt.Errorf("pattern %d: %w", i+1, err)
 		}
