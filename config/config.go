@@ -20,6 +20,7 @@ type Config struct {
 	SIP     SIP     `toml:"sip"`
 	Counter Counter `toml:"counter"`
 	Backup  Backup  `toml:"backup"`
+	Sync    Sync    `toml:"sync"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -257,6 +258,7 @@ func Default() Config {
 			PartsMaxAge:       Duration{24 * time.Hour},
 		},
 		Backup: Backup{At: "03:00", Keep: 7},
+		Sync:   defaultSync(),
 		Counter: Counter{
 			MaxPhotoBytes:    8 << 20,
 			MinFill:          Duration{3 * time.Second},
