@@ -27,6 +27,16 @@ type Reply struct {
 	// Status moves the ticket after the reply; empty moves a new ticket to
 	// open and leaves others as they are.
 	Status Status
+	// Remote is set for a reply written in a cloud helpdesk: the same
+	// remote reply is stored once, and the message records where it came
+	// from (Meta "remote" and "remote_id"), so that it is never copied back.
+	Remote *RemoteRef
+}
+
+// RemoteRef names a message in a sync target.
+type RemoteRef struct {
+	Target string // the target's name
+	ID     string // the message's id in the target
 }
 
 // Delivery is the payload of a "deliver.<route>" outbox row: one outbound
@@ -90,8 +100,24 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 	if err != nil {
 		return Message{}, err
 	}
+	var remoteKey []byte
+	if r.Remote != nil {
+		if err := checkText("remote target", r.Remote.Target, 64, false); err != nil {
+			return Message{}, err
+		}
+		if err := checkText("remote id", r.Remote.ID, 256, false); err != nil {
+			return Message{}, err
+		}
+		remoteKey = lookupKey(lkRemote, r.Remote.Target+"\x00"+r.Remote.ID)
+	}
 	var out Message
 	err = d.update(actor, func(t *txn) error {
+		if remoteKey != nil {
+			if v := t.tx.Bucket(bLookup).Get(remoteKey); v != nil {
+				_, err := getJSON(t.tx.Bucket(bThread), threadKey(beU64(v[:8]), recMessage, beU64(v[8:])), &out)
+				return err
+			}
+		}
 		tk, err := t.live(n)
 		if err != nil {
 			return err
@@ -100,6 +126,15 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 		m, err := t.reply(tk, actor, r.Body, atts, true)
 		if err != nil {
 			return err
+		}
+		if remoteKey != nil {
+			m.Meta = Meta{"remote": r.Remote.Target, "remote_id": r.Remote.ID}
+			if err := t.putMessage(m); err != nil {
+				return err
+			}
+			if err := t.tx.Bucket(bLookup).Put(remoteKey, key(u64(n), u64(m.ID))); err != nil {
+				return err
+			}
 		}
 		to := r.Status
 		if to == "" && tk.Status == StatusNew {
@@ -683,6 +718,20 @@ func (d *Desk) Get(n uint64) (Ticket, error) {
 		return Ticket{}, err
 	}
 	return *tk, nil
+}
+
+// FindUUID returns the number of the ticket whose UUID is uuid.
+func (d *Desk) FindUUID(uuid string) (uint64, error) {
+	var n uint64
+	err := d.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bLookup).Get(lookupKey(lkUUID, uuid))
+		if len(v) != 8 {
+			return fmt.Errorf("ticket %q: %w", uuid, ErrNotFound)
+		}
+		n = beU64(v)
+		return nil
+	})
+	return n, err
 }
 
 // Thread returns ticket n with its contact, messages and audit events in

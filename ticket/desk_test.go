@@ -699,3 +699,49 @@ func TestDiskFullRefusesAttachments(t *testing.T) {
 		t.Errorf("FreeBytes = %d, %v", free, ok)
 	}
 }
+
+func TestRemoteReplyStoredOnce(t *testing.T) {
+	d := openDesk(t, Options{})
+	r := mustIngest(t, d, sms("a", "+447700900123", "is my order 1042 shipped?"))
+	if n, err := d.FindUUID(r.UUID); err != nil || n != r.Ticket {
+		t.Fatalf("FindUUID = %d, %v; want %d", n, err, r.Ticket)
+	}
+	if _, err := d.FindUUID("no-such-uuid"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FindUUID of an unknown uuid = %v, want ErrNotFound", err)
+	}
+	zendesk := Actor{Kind: ActorRemote, Name: "zendesk"}
+	reply := Reply{Body: "It left today.", Remote: &RemoteRef{Target: "zendesk", ID: "9001"}}
+	first, err := d.Reply(context.Background(), zendesk, r.Ticket, reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Meta["remote"] != "zendesk" || first.Meta["remote_id"] != "9001" || first.Author != "zendesk" {
+		t.Errorf("reply = %+v", first)
+	}
+	again, err := d.Reply(context.Background(), zendesk, r.Ticket, reply)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("second Reply = %+v, %v; want message %d again", again, err, first.ID)
+	}
+	rows, err := d.Outbox(RowPending, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, row := range rows {
+		if row.Kind == DeliverKind(RouteSMS) {
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Errorf("%d SMS rows for one remote reply, want 1", sent)
+	}
+	th, _ := d.Thread(r.Ticket)
+	if len(th.Messages) != 2 {
+		t.Errorf("thread has %d messages, want 2", len(th.Messages))
+	}
+	// Another target's reply with the same id is another reply.
+	if m, err := d.Reply(context.Background(), Actor{Kind: ActorRemote, Name: "freshdesk"}, r.Ticket,
+		Reply{Body: "Tracking: 1Z999", Remote: &RemoteRef{Target: "freshdesk", ID: "9001"}}); err != nil || m.ID == first.ID {
+		t.Errorf("reply from another target = %+v, %v", m, err)
+	}
+}

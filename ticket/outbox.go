@@ -332,6 +332,62 @@ func (d *Desk) Fail(id, lease uint64, cause error) error {
 	})
 }
 
+// Release gives a claimed row back, due again at at, without counting an
+// attempt: its consumer could not try it (the peer is offline or asked to
+// wait), so the row must neither use up its attempts nor be parked.
+func (d *Desk) Release(id, lease uint64, at time.Time) error {
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		r, err := leased(tx, id, lease)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bOutboxDue).Delete(dueKey(r)); err != nil {
+			return err
+		}
+		r.NextAttempt = at.UTC()
+		r.Lease, r.LeaseUntil = 0, time.Time{}
+		if err := tx.Bucket(bOutboxDue).Put(dueKey(r), nil); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bOutbox), u64(id), r)
+	})
+	if err == nil {
+		d.wakeConsumers()
+	}
+	return err
+}
+
+// Pending counts the rows of kind waiting for delivery, parked ones left
+// out.
+func (d *Desk) Pending(kind string) (int, error) {
+	n := 0
+	err := d.db.View(func(tx *bolt.Tx) error {
+		prefix := strPrefix(kind)
+		c := tx.Bucket(bOutboxDue).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// WaitDue blocks until a row of kind may be due: a commit queued rows, the
+// soonest row's time came, or maxIdleWait passed. It returns ctx's error
+// when ctx ends first.
+func (d *Desk) WaitDue(ctx context.Context, kind string) error {
+	wake := d.wakeChan()
+	timer := time.NewTimer(d.nextDue(kind))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-timer.C:
+	}
+	return nil
+}
+
 // backoff returns the wait before attempt n+1: base doubling per attempt up
 // to the cap, with the upper half jittered so that many rows failing
 // together do not retry together.

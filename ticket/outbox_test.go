@@ -203,3 +203,57 @@ func TestBackupRestore(t *testing.T) {
 		t.Error("restore from an empty folder succeeded")
 	}
 }
+
+func TestReleaseCountsNoAttempt(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
+	d := openDesk(t, Options{Now: clk.Now, Planners: []Planner{echoPlanner},
+		Outbox: OutboxOptions{MaxAttempts: 1, Lease: time.Minute}})
+	mustIngest(t, d, sms("a", "+447700900123", "hi"))
+	if n, err := d.Pending("sync.test"); err != nil || n != 1 {
+		t.Fatalf("Pending = %d, %v; want 1", n, err)
+	}
+	for range 5 { // more releases than attempts: the row is never parked
+		rows, err := d.Claim("sync.test", 10)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("claim = %v, %v", rows, err)
+		}
+		if err := d.Release(rows[0].ID, rows[0].Lease, clk.Now().Add(30*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := d.Claim("sync.test", 10); len(again) != 0 {
+			t.Fatalf("released row claimed before its time: %+v", again)
+		}
+		clk.Add(30 * time.Second)
+	}
+	rows, _ := d.Claim("sync.test", 10)
+	if len(rows) != 1 || rows[0].Attempts != 0 || rows[0].State != RowPending {
+		t.Fatalf("after releases: %+v", rows)
+	}
+	if err := d.Release(rows[0].ID, rows[0].Lease+1, clk.Now()); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("release with another lease = %v, want ErrLeaseLost", err)
+	}
+	if n, _ := d.Pending("sync.other"); n != 0 {
+		t.Errorf("Pending of another kind = %d", n)
+	}
+}
+
+func TestWaitDueWakesOnCommit(t *testing.T) {
+	d := openDesk(t, Options{Planners: []Planner{echoPlanner}})
+	done := make(chan error, 1)
+	go func() { done <- d.WaitDue(context.Background(), "sync.test") }()
+	time.Sleep(20 * time.Millisecond)
+	mustIngest(t, d, sms("a", "+447700900123", "hi"))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitDue did not wake on a commit that queued a row")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := d.WaitDue(ctx, "sync.none"); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitDue with a cancelled context = %v", err)
+	}
+}

@@ -74,6 +74,7 @@ const (
 	lkSource = 's' // channel:source key -> number, message id
 	lkPhone  = 'p' // E.164 -> contact id
 	lkEmail  = 'e' // email -> contact id
+	lkRemote = 'r' // sync target \x00 remote message id -> number, message id
 )
 
 func lookupKey(kind byte, s string) []byte { return append([]byte{kind}, s...) }
