@@ -77,6 +77,9 @@ type Options struct {
 	// days of the list's date filter and of the reports; nil means the
 	// process's local zone.
 	Location *time.Location
+	// RemoteLink returns the address of a ticket's copy in a sync target,
+	// or "" when the target has none (a webhook). Nil shows bare ids.
+	RemoteLink func(target, id string) string
 }
 
 func (o Options) withDefaults() Options {

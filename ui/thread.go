@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"maps"
 	"fmt"
 	"slices"
 	"strconv"
@@ -32,6 +33,25 @@ type threadData struct {
 	Others   []ticket.Ticket // the contact's other tickets
 	Into     []ticket.Ticket // the other tickets this one may merge into
 	Statuses []ticket.Status // the statuses the ticket may move to
+	Remotes  []remoteCopy    // the ticket's copies in the cloud helpdesks
+}
+
+// remoteCopy is a ticket's copy in a sync target.
+type remoteCopy struct {
+	Target, ID, URL string
+}
+
+// remotes lists the copies of tk, by target name.
+func (s *Server) remotes(tk *ticket.Ticket) []remoteCopy {
+	var out []remoteCopy
+	for _, target := range slices.Sorted(maps.Keys(tk.Remote)) {
+		rc := remoteCopy{Target: target, ID: tk.Remote[target]}
+		if s.opts.RemoteLink != nil {
+			rc.URL = s.opts.RemoteLink(target, rc.ID)
+		}
+		out = append(out, rc)
+	}
+	return out
 }
 
 // timeline merges messages and events in time order; at the same instant
@@ -97,7 +117,7 @@ func (s *Server) showThread(c *fiber.Ctx, n uint64, status int, msg string, type
 	d := threadData{
 		Ticket: th.Ticket, Contact: th.Contact, Entries: timeline(&th), Users: s.userNames(),
 		Tags: strings.Join(th.Ticket.Tags, ", "), Reply: typed.Reply, Note: typed.Note,
-		Statuses: []ticket.Status{th.Ticket.Status},
+		Statuses: []ticket.Status{th.Ticket.Status}, Remotes: s.remotes(&th.Ticket),
 	}
 	for _, st := range ticket.Statuses {
 		if ticket.CanMove(th.Ticket.Status, st) {

@@ -893,3 +893,30 @@ func TestClockInShopZone(t *testing.T) {
 		t.Errorf("location %v", f.srv.opts.Location)
 	}
 }
+
+func TestThreadPageLinksCloudCopies(t *testing.T) {
+	f := newWebFixture(t, func(o *Options) {
+		o.RemoteLink = func(target, id string) string {
+			switch target {
+			case "zendesk":
+				return "https://wingspan.zendesk.com/agent/tickets/" + id
+			case "evil":
+				return "javascript:alert(1)"
+			}
+			return ""
+		}
+	})
+	b := f.login(t, "till", auth.RoleAgent)
+	n := f.ingest(t, ticket.Inbound{Channel: ticket.ChannelSMS, From: ticket.From{Phone: "+447700900001"}, Body: "Servo buzzing"})
+	for target, id := range map[string]string{"zendesk": "4711", "webhook": "0b9f-uuid", "evil": "666"} {
+		if err := f.desk.SetRemote(context.Background(), ticket.Actor{Kind: ticket.ActorRemote, Name: target}, n, target, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := b.get(fmt.Sprintf("/tickets/%d", n)).want(t, 200)
+	p.contains(t, "Copies in the cloud", `<a href="https://wingspan.zendesk.com/agent/tickets/4711" rel="noopener noreferrer" target="_blank">4711</a>`,
+		"webhook: 0b9f-uuid", "copied to zendesk")
+	if strings.Contains(p.body, "javascript:") {
+		t.Error("a target's link reached the page unescaped")
+	}
+}
