@@ -281,6 +281,38 @@ func TestRuleProblems(t *testing.T) {
 			file: "[[automations]]\nname = \"keep open\"\nwhen = \"status_changed\"\n[automations.if]\nstatus = [\"pending\"]\n[[automations.then]]\naction = \"set_status\"\nvalue = \"open\"\n",
 			want: []problem{{1, `automations "keep open"`, "loop: keep open -> keep open"}},
 		},
+		{
+			name: "sync targets",
+			file: `[sync]
+parallel = 0
+
+[[sync.targets]]
+type = "zendesk"
+name = "Zendesk Main"
+base_url = "https://user:pw@shop.zendesk.com"
+
+[[sync.targets]]
+type = "jira"
+name = "z2"
+base_url = "shop.example"
+
+[[sync.targets]]
+type = "hubspot"
+name = "z2"
+base_url = "https://api.hubapi.com"
+stages = { solved = "4" }
+`,
+			want: []problem{
+				{2, "sync.parallel", "must be from 1 to 32"},
+				{4, `sync.targets "Zendesk Main"`, "email: an API token needs the address of the agent"},
+				{6, `sync.targets "Zendesk Main"`, "name: \"Zendesk Main\" must be 1 to 32 lower-case letters, digits and -"},
+				{7, `sync.targets "Zendesk Main"`, `base_url: must be an https address such as "https://shop.zendesk.com", without a user or password, not "https://user:xxxxx@shop.zendesk.com"`},
+				{10, `sync.targets "z2"`, `type: must be one of "zendesk", "freshdesk", "hubspot", "webhook", not "jira"`},
+				{12, `sync.targets "z2"`, "base_url: must be an https address"},
+				{16, `sync.targets "z2"`, `name: "z2" is used by an earlier rule`},
+				{18, `sync.targets "z2"`, `stages: "solved" is not a status`},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,8 +87,12 @@ func (v *validator) sync(s Sync) {
 		v.unique(e, "name", t.Name, names)
 		e.check(v, "type", slices.Contains(syncTypes, t.Type), "type: must be one of %s, not %q", quoteAll(syncTypes), t.Type)
 		u, err := url.Parse(t.BaseURL)
+		shown := t.BaseURL
+		if err == nil && u.User != nil {
+			shown = u.Redacted() // never print a password
+		}
 		e.check(v, "base_url", err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil,
-			"base_url: must be an https address such as \"https://shop.zendesk.com\", without a user or password, not %q", t.BaseURL)
+			"base_url: must be an https address such as \"https://shop.zendesk.com\", without a user or password, not %q", shown)
 		switch t.Type {
 		case "zendesk":
 			e.check(v, "auth", t.Auth == "" || t.Auth == "token" || t.Auth == "bearer", `auth: must be "token" or "bearer", not %q`, t.Auth)
