@@ -304,7 +304,7 @@ func TestOfflineBacklogArrivesOnceInOrder(t *testing.T) {
 	m := newMemTarget()
 	m.offline = true
 	reg := health.New()
-	_, stop := start(t, d, m, reg)
+	e, stop := start(t, d, m, reg)
 	const tickets = 1000
 	ctx := context.Background()
 	for i := range tickets {
@@ -318,6 +318,16 @@ func TestOfflineBacklogArrivesOnceInOrder(t *testing.T) {
 	waitFor(t, "the target to be seen offline", func() bool { return reg.Snapshot()["sync "+target].State == health.Degraded })
 	if s := reg.Snapshot()["sync "+target].Detail; !regexpMatch(`offline since .*, \d+ queued`, s) {
 		t.Errorf("health detail = %q", s)
+	}
+	metrics := map[string]float64{}
+	for _, mt := range e.Metrics() {
+		metrics[mt.Name] = mt.Value
+	}
+	if metrics["counterdesk_sync_online"] != 0 || metrics["counterdesk_sync_queued"] < 1 || metrics["counterdesk_sync_offline_seconds"] <= 0 {
+		t.Errorf("metrics while offline = %v", metrics)
+	}
+	if st := e.Status(); len(st) != 1 || st[0].State != sync.StateOffline || !regexpMatch("no answer", st[0].LastError) {
+		t.Errorf("status while offline = %+v", st)
 	}
 	m.setOffline(false)
 	// Stop the box after a part of the backlog went through, then start again.
