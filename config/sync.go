@@ -98,6 +98,8 @@ func (v *validator) sync(s Sync) {
 			e.check(v, "auth", t.Auth == "" || t.Auth == "token" || t.Auth == "bearer", `auth: must be "token" or "bearer", not %q`, t.Auth)
 			e.check(v, "email", t.Auth == "bearer" || strings.Contains(t.Email, "@"),
 				"email: an API token needs the address of the agent it belongs to")
+		case "webhook":
+			e.check(v, "two_way", !t.TwoWay, "two_way: a webhook only receives; it cannot send changes back")
 		case "hubspot":
 			for status := range t.Stages {
 				e.check(v, "stages", slices.Contains(boxStatuses, status),
