@@ -713,7 +713,7 @@ func (r *runner) apply(ctx context.Context, ch RemoteChange) error {
 			p.Seen = remember(p.Seen, reply.ID)
 			continue
 		}
-		_, err := d.Reply(ctx, actor, n, ticket.Reply{Body: body, Remote: &ticket.RemoteRef{Target: r.Name, ID: reply.ID}})
+		_, err := d.Reply(ctx, actor, n, ticket.Reply{Body: body, Remote: &ticket.RemoteRef{Target: r.Name, ID: reply.ID, Delivered: reply.Delivered}})
 		if errors.Is(err, ticket.ErrInvalid) || errors.Is(err, ticket.ErrDeleted) || errors.Is(err, ticket.ErrMerged) {
 			// The box cannot send it (no address, the contact texted STOP,
 			// the ticket is gone): keep it as a note for staff instead.

@@ -122,6 +122,11 @@ type RemoteMessage struct {
 	// Agent is set for a message written by the helpdesk's staff (as
 	// opposed to the customer or the box's own API user).
 	Agent bool
+	// Delivered is set when the helpdesk itself delivered the reply to
+	// the customer (it emailed it): the box records it and sends nothing,
+	// so the customer does not get it twice. Otherwise the box delivers
+	// it, as an SMS to a customer who texted or called.
+	Delivered bool
 	// Author names who wrote it, for the audit trail.
 	Author string
 	At     time.Time

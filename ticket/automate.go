@@ -202,7 +202,7 @@ func (t *txn) runFiring(n uint64, f triage.Firing) error {
 			}
 			added = append(added, m)
 		case "reply":
-			m, err := t.reply(tk, actor, act.Value, nil, false)
+			m, err := t.reply(tk, actor, act.Value, nil, false, false)
 			if err != nil {
 				// A contact with no address cannot get an automatic reply;
 				// that is worth a line in the trail, not a failed change.

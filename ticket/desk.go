@@ -37,6 +37,10 @@ type Reply struct {
 type RemoteRef struct {
 	Target string // the target's name
 	ID     string // the message's id in the target
+	// Delivered is set when the target itself delivered the reply to the
+	// customer (a helpdesk that emails its replies): the box records it
+	// as sent through the cloud channel and sends nothing.
+	Delivered bool
 }
 
 // Delivery is the payload of a "deliver.<route>" outbox row: one outbound
@@ -54,6 +58,9 @@ type Delivery struct {
 const (
 	RouteSMS   = "sms"
 	RouteEmail = "email"
+	// RouteCloud is a reply a cloud helpdesk delivered itself; nothing
+	// is queued for it.
+	RouteCloud = "cloud"
 )
 
 // DeliverKind is the outbox kind of replies sent by route.
@@ -123,7 +130,7 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 			return err
 		}
 		old := clone(tk)
-		m, err := t.reply(tk, actor, r.Body, atts, true)
+		m, err := t.reply(tk, actor, r.Body, atts, true, r.Remote != nil && r.Remote.Delivered)
 		if err != nil {
 			return err
 		}
@@ -157,25 +164,35 @@ func (d *Desk) Reply(ctx context.Context, actor Actor, n uint64, r Reply) (Messa
 // route that reaches the contact. A staff reply also counts as the first
 // response and makes the staff member the contact's owner; an automatic
 // reply does neither. The caller saves tk.
-func (t *txn) reply(tk *Ticket, actor Actor, body string, atts []Attachment, staff bool) (*Message, error) {
+//
+// A reply already delivered by a cloud helpdesk (delivered) is recorded on
+// the cloud channel as sent, and nothing is queued.
+func (t *txn) reply(tk *Ticket, actor Actor, body string, atts []Attachment, staff, delivered bool) (*Message, error) {
 	var c Contact
 	if tk.ContactID != 0 {
 		if _, err := getJSON(t.tx.Bucket(bContacts), u64(tk.ContactID), &c); err != nil {
 			return nil, err
 		}
 	}
-	rt, to, err := route(tk.Channel, &c)
-	if err != nil {
-		return nil, err
+	rt, to, ch := RouteCloud, "", ChannelCloud
+	if !delivered {
+		var err error
+		if rt, to, err = route(tk.Channel, &c); err != nil {
+			return nil, err
+		}
+		if rt == RouteSMS && c.NoSMS {
+			return nil, invalid("contact", "%s texted STOP and gets no SMS until they text START", to)
+		}
+		ch = Channel(channelOfRoute(rt))
 	}
-	if rt == RouteSMS && c.NoSMS {
-		return nil, invalid("contact", "%s texted STOP and gets no SMS until they text START", to)
-	}
-	m, err := t.addMessage(tk, Outgoing, Channel(channelOfRoute(rt)), actor.Name, body, atts)
+	m, err := t.addMessage(tk, Outgoing, ch, actor.Name, body, atts)
 	if err != nil {
 		return nil, err
 	}
 	m.Delivery = DeliveryQueued
+	if delivered {
+		m.Delivery = DeliverySent
+	}
 	if err := t.putMessage(m); err != nil {
 		return nil, err
 	}
@@ -193,6 +210,9 @@ func (t *txn) reply(tk *Ticket, actor Actor, body string, atts []Attachment, sta
 	}
 	if err := t.eventBy(actor, tk.Number, "reply", "", fmt.Sprintf("message %d by %s", m.ID, rt), ""); err != nil {
 		return nil, err
+	}
+	if delivered {
+		return m, nil
 	}
 	err = t.enqueue(tk.Number, Effect{
 		Kind: DeliverKind(rt),

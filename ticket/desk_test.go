@@ -745,3 +745,26 @@ func TestRemoteReplyStoredOnce(t *testing.T) {
 		t.Errorf("reply from another target = %+v, %v", m, err)
 	}
 }
+
+func TestRemoteReplyDeliveredByTheHelpdesk(t *testing.T) {
+	d := openDesk(t, Options{})
+	r := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "mail-1", From: From{Email: "pilot@example.com"}, Body: "Where is my ESC?"})
+	m, err := d.Reply(context.Background(), Actor{Kind: ActorRemote, Name: "hubspot"}, r.Ticket,
+		Reply{Body: "Shipped today.", Remote: &RemoteRef{Target: "hubspot", ID: "email:77", Delivered: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Channel != ChannelCloud || m.Delivery != DeliverySent || m.Direction != Outgoing {
+		t.Errorf("delivered reply = %+v", m)
+	}
+	rows, _ := d.Outbox(RowPending, 0)
+	for _, row := range rows {
+		if strings.HasPrefix(row.Kind, "deliver.") {
+			t.Errorf("a reply the helpdesk delivered was queued again: %+v", row)
+		}
+	}
+	tk, _ := d.Get(r.Ticket)
+	if tk.FirstResponseAt.IsZero() || tk.Status != StatusOpen {
+		t.Errorf("after the helpdesk's reply: %+v", tk)
+	}
+}
