@@ -67,7 +67,14 @@ FUZZ_TARGETS := \
 	./triage:FuzzPrefilter \
 	./ui:FuzzParseRange \
 	./ui:FuzzCreateBody \
-	./ui:FuzzCreateTicket
+	./ui:FuzzCreateTicket \
+	./sync/zendesk:FuzzDecodeExport \
+	./sync/zendesk:FuzzDecodeComments \
+	./sync/hubspot:FuzzDecodeSearch \
+	./sync/hubspot:FuzzNoteText \
+	./sync/webhook:FuzzParseEvent \
+	./sync/webhook:FuzzVerify \
+	./sync/freshdesk:FuzzDecodeAnswers
 
 fuzz:
 	GO=$(GO) sh scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)

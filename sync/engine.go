@@ -734,7 +734,10 @@ func (r *runner) apply(ctx context.Context, ch RemoteChange) error {
 	if err != nil {
 		return err
 	}
-	if ch.Status != "" && string(ch.Status) != p.Status {
+	// A helpdesk without a "new" status (Freshdesk) reports a new ticket
+	// as open: that is no change.
+	sameAsNew := ch.Status == ticket.StatusOpen && tk.Status == ticket.StatusNew
+	if ch.Status != "" && string(ch.Status) != p.Status && !sameAsNew {
 		p.Status = string(ch.Status)
 		if ch.Status != tk.Status && !tk.Deleted {
 			if _, err := d.SetStatus(ctx, actor, n, ch.Status, "changed in "+r.Name); err != nil {

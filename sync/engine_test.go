@@ -444,3 +444,29 @@ func TestHelpdeskReplyBecomesOneSMS(t *testing.T) {
 }
 
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+// A helpdesk that has no "new" status reports a new ticket as open; the
+// box's ticket stays new. Any other status from the helpdesk is applied.
+func TestRemoteOpenLeavesNewTicketNew(t *testing.T) {
+	d := openDesk(t, t.TempDir())
+	defer d.Close()
+	m := newMemTarget()
+	_, stop := start(t, d, m, nil)
+	defer stop()
+	r := ingest(t, d, 3)
+	waitFor(t, "the copy", drained(d))
+	m.mu.Lock()
+	m.changes = append(m.changes, sync.RemoteChange{ID: "1", Status: ticket.StatusOpen})
+	m.mu.Unlock()
+	time.Sleep(150 * time.Millisecond) // several polls
+	if tk, _ := d.Get(r.Ticket); tk.Status != ticket.StatusNew {
+		t.Fatalf("status %s after the helpdesk reported open for a new ticket", tk.Status)
+	}
+	m.mu.Lock()
+	m.changes = append(m.changes, sync.RemoteChange{ID: "1", Status: ticket.StatusResolved})
+	m.mu.Unlock()
+	waitFor(t, "the resolution from the helpdesk", func() bool {
+		tk, _ := d.Get(r.Ticket)
+		return tk.Status == ticket.StatusResolved
+	})
+}
