@@ -143,6 +143,10 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (*Response, error) 
 		}
 		ctype = "application/json"
 	}
+	op := r.Method + " " + r.Path
+	if r.Path == "" {
+		op += "/"
+	}
 	u := *c.base
 	u.Path = c.base.Path + r.Path
 	u.RawQuery = r.Query.Encode()
@@ -168,7 +172,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (*Response, error) 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &OfflineError{Op: r.Method + " " + r.Path, Err: errors.New(c.scrub(err.Error()))}
+			return nil, &OfflineError{Op: op, Err: errors.New(c.scrub(err.Error()))}
 		}
 		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 		resp.Body.Close()
@@ -176,7 +180,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (*Response, error) 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, &OfflineError{Op: r.Method + " " + r.Path, Err: errors.New(c.scrub(err.Error()))}
+			return nil, &OfflineError{Op: op, Err: errors.New(c.scrub(err.Error()))}
 		}
 		c.noteLimit(resp)
 		if resp.StatusCode == http.StatusTooManyRequests {
@@ -188,10 +192,10 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (*Response, error) 
 			if waits+1 < maxRateWaits {
 				continue
 			}
-			return nil, &RateLimitError{Op: r.Method + " " + r.Path, Wait: wait}
+			return nil, &RateLimitError{Op: op, Wait: wait}
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, c.httpError(r, resp, data)
+			return nil, c.httpError(op, resp, data)
 		}
 		if out != nil && len(bytes.TrimSpace(data)) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
@@ -276,8 +280,8 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // maxErrorText bounds the vendor's text kept in an error.
 const maxErrorText = 512
 
-func (c *Client) httpError(r Request, resp *http.Response, body []byte) error {
-	e := &HTTPError{Op: r.Method + " " + r.Path, Status: resp.StatusCode, Text: c.scrub(vendorText(body))}
+func (c *Client) httpError(op string, resp *http.Response, body []byte) error {
+	e := &HTTPError{Op: op, Status: resp.StatusCode, Text: c.scrub(vendorText(body))}
 	if s := resp.StatusCode; s >= 500 || s == 408 || s == 409 || s == 423 || s == 425 || e.AuthError() {
 		if resp.StatusCode == http.StatusServiceUnavailable {
 			if wait := retryAfter(resp.Header, c.now()); wait > 0 {

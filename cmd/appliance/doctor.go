@@ -24,6 +24,7 @@ import (
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/modem"
+	"github.com/counterdesk/counterdesk/sync"
 	"github.com/counterdesk/counterdesk/ticket"
 )
 
@@ -113,6 +114,7 @@ func cmdDoctor(args []string, stdout io.Writer, environ []string) error {
 	cfg, ok := checkConfig(cl, &c, environ)
 	if ok {
 		checkMachine(cl, cfg)
+		checkSync(cl, cfg.Sync, environ)
 	} else {
 		cl.add(checkWarn, "other", "the other checks need a config that loads: fix it and run doctor again")
 	}
@@ -399,6 +401,54 @@ func checkSIP(cl *checklist, s config.SIP) {
 	default:
 		cl.add(checkOK, "sip", "listens for calls on %s (the provider or the desk phone sends calls here)", s.Listen)
 	}
+}
+
+// checkSync asks each cloud helpdesk whether it answers and takes the
+// credentials, with the cheapest request the vendor offers.
+func checkSync(cl *checklist, s config.Sync, environ []string) {
+	if len(s.Targets) == 0 {
+		cl.add(checkOK, "sync", "no cloud helpdesk configured ([[sync.targets]]): tickets stay on the box")
+		return
+	}
+	for _, t := range s.Targets {
+		cl.addSecret(t.Token)
+		if dir := lookupEnv(environ, envCredentialsDir); dir != "" {
+			if data, err := readCredential(filepath.Join(dir, "sync-"+t.Name)); err == nil {
+				cl.addSecret(strings.TrimSpace(string(data)))
+			}
+		}
+		name := "sync " + t.Name
+		one := s
+		one.Targets = []config.SyncTarget{t}
+		targets, err := syncTargets(one, environ)
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), errConfig.Error()+": ")
+			cl.add(checkFail, name, "%s", strings.TrimPrefix(msg, fmt.Sprintf("sync target %q: ", t.Name)))
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*doctorTimeout)
+		err = targets[0].Target.Probe(ctx)
+		cancel()
+		var offline *sync.OfflineError
+		var httpErr *sync.HTTPError
+		switch {
+		case err == nil:
+			cl.add(checkOK, name, "%s at %s answers and takes the credentials", t.Type, t.BaseURL)
+		case errors.As(err, &offline) || errors.Is(err, context.DeadlineExceeded):
+			cl.add(checkWarn, name, "%s at %s does not answer (%v): check the internet connection and base_url; copies wait in the queue meanwhile", t.Type, t.BaseURL, err)
+		case errors.As(err, &httpErr) && httpErr.AuthError():
+			cl.add(checkFail, name, "%s at %s refused the credentials (%d): check the token (the credential sync-%s)%s", t.Type, t.BaseURL, httpErr.Status, t.Name, zendeskHint(t))
+		default:
+			cl.add(checkWarn, name, "%s at %s answers, but the check request failed: %v", t.Type, t.BaseURL, err)
+		}
+	}
+}
+
+func zendeskHint(t config.SyncTarget) string {
+	if t.Type == "zendesk" && t.Auth != "bearer" {
+		return " and that email is the agent the API token belongs to"
+	}
+	return ""
 }
 
 // checkClock reports whether the system clock is synchronised: a Pi

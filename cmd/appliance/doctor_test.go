@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/counterdesk/counterdesk/sync/zendesk/zendeskfake"
 )
 
 // doctorPassword is a SIP password that must never appear in doctor's output.
@@ -150,6 +153,53 @@ func TestDoctorVerdicts(t *testing.T) {
 	for state, want := range map[string]string{"ok": checkOK, "disabled": checkOK, "degraded": checkWarn, "down": checkFail} {
 		if got := healthVerdict(state); got != want {
 			t.Errorf("healthVerdict(%s) = %s, want %s", state, got, want)
+		}
+	}
+}
+
+func TestDoctorSyncTargets(t *testing.T) {
+	fake := zendeskfake.New("owner@shop.example", "the-right-token")
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	const wrong = "zd-wrong-token-5521"
+	cfg := filepath.Join(t.TempDir(), "counterdesk.toml")
+	os.WriteFile(cfg, []byte(`[[sync.targets]]
+type = "zendesk"
+name = "zendesk"
+base_url = "`+srv.URL+`"
+email = "owner@shop.example"
+token = "`+wrong+`"
+
+[[sync.targets]]
+type = "webhook"
+name = "hook"
+base_url = "http://`+freeAddr(t)+`/hook"
+token = "hook-secret-8841"
+
+[[sync.targets]]
+type = "freshdesk"
+name = "fd"
+base_url = "https://shop.freshdesk.com"
+`), 0o600)
+	bin := buildBinary(t)
+	out, code := doctor(t, bin, []string{"COUNTERDESK_CONFIG=" + cfg}, "--data", t.TempDir())
+	if code == 0 {
+		t.Errorf("doctor passed with refused credentials:\n%s", out)
+	}
+	for _, secret := range []string{wrong, "hook-secret-8841"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("doctor printed the secret %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{
+		"FAIL  sync zendesk  zendesk at " + srv.URL + " refused the credentials (401)",
+		"warn  sync hook",
+		"does not answer",
+		"FAIL  sync fd",
+		"token is empty",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
 }

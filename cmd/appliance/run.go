@@ -56,6 +56,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return fmt.Errorf("%w: data folder: %w", errConfig, err)
 	}
+	targets, err := syncTargets(cfg.Sync, environ)
+	if err != nil {
+		return err
+	}
 	desk, rules, err := openDeskRules(dataDir, cfg, log)
 	if err != nil {
 		return err
@@ -75,6 +79,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	}
 	reg := health.New()
 	reportStore(desk, reg)
+	syncEngine, err := newSyncEngine(cfg, desk, targets, reg, log.With("subsystem", "sync"))
+	if err != nil {
+		return err
+	}
+	var remoteLink func(target, id string) string
+	if syncEngine != nil {
+		remoteLink = syncEngine.Link
+	}
 
 	tlsCfg, fingerprint, err := tlsConfig(cfg.HTTP, dataDir)
 	if err != nil {
@@ -109,6 +121,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 		LoginMaxFailures: cfg.Counter.LoginMaxFailures,
 		LoginLockout:     cfg.Counter.LoginLockout.Duration,
 		Location:         cfg.Location(),
+		RemoteLink:       remoteLink,
 	})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -136,6 +149,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	go func() {
 		defer wg.Done()
 		runNightlyBackup(channels, cfg.Backup, cfg.Location(), desk, reg, log.With("subsystem", "backup"))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runSync(channels, syncEngine, log.With("subsystem", "sync"))
 	}()
 	wg.Add(1)
 	go func() {
@@ -243,7 +261,8 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 			BackoffMax:  cfg.Outbox.BackoffMax.Duration,
 			MaxPending:  cfg.Outbox.MaxPending,
 		},
-		Logger: log.With("subsystem", "store"),
+		Planners: syncPlanner(cfg.Sync),
+		Logger:   log.With("subsystem", "store"),
 	})
 	if errors.Is(err, ticket.ErrNewerSchema) {
 		// No restart fixes this: the binary is older than the data.
