@@ -236,6 +236,50 @@ func (d *Desk) Claim(kind string, max int) ([]OutboxRow, error) {
 	return rows, err
 }
 
+// releaseLeases makes the rows leased by an earlier process due now. Only
+// one process opens the store, so no lease survives it: without this, the
+// rows a killed process had claimed would wait for their leases to run
+// out. A leased row is due at its lease's end, in the future, so only the
+// due entries after now are read.
+func (d *Desk) releaseLeases() error {
+	return d.db.Update(func(tx *bolt.Tx) error {
+		now := d.opts.Now().UTC()
+		due := tx.Bucket(bOutboxDue)
+		var stale []OutboxRow
+		c := due.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			// kind, 0, time, id: the time is the 16 bytes before the end.
+			if len(k) < 16 || int64(beU64(k[len(k)-16:len(k)-8])) <= now.UnixNano() {
+				continue
+			}
+			var r OutboxRow
+			ok, err := getJSON(tx.Bucket(bOutbox), k[len(k)-8:], &r)
+			if err != nil {
+				return err
+			}
+			if ok && r.Lease != 0 {
+				stale = append(stale, r)
+			}
+		}
+		for _, r := range stale {
+			if err := due.Delete(dueKey(&r)); err != nil {
+				return err
+			}
+			r.Lease, r.LeaseUntil = 0, time.Time{}
+			if err := due.Put(dueKey(&r), nil); err != nil {
+				return err
+			}
+			if err := putJSON(tx.Bucket(bOutbox), u64(r.ID), &r); err != nil {
+				return err
+			}
+		}
+		if len(stale) > 0 {
+			d.log.Info("outbox rows claimed before a restart are due again", "rows", len(stale))
+		}
+		return nil
+	})
+}
+
 // leased loads row id and checks that lease is still its claim.
 func leased(tx *bolt.Tx, id, lease uint64) (*OutboxRow, error) {
 	var r OutboxRow

@@ -257,3 +257,29 @@ func TestWaitDueWakesOnCommit(t *testing.T) {
 		t.Errorf("WaitDue with a cancelled context = %v", err)
 	}
 }
+
+// A row claimed by a process that died is due again as soon as the store
+// is opened again, not when its lease would have run out.
+func TestOpenReleasesLeasesOfTheLastProcess(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{Planners: []Planner{echoPlanner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, d, sms("a", "+447700900123", "hi"))
+	mustIngest(t, d, sms("b", "+447700900124", "hello"))
+	rows, err := d.Claim("sync.test", 1)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("claim = %v, %v", rows, err)
+	}
+	d.Close()
+	d, err = Open(dir, Options{Planners: []Planner{echoPlanner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	again, err := d.Claim("sync.test", 10)
+	if err != nil || len(again) != 2 || again[0].ID != rows[0].ID || again[0].Attempts != 0 {
+		t.Fatalf("claim after reopening = %+v, %v; want both rows, the claimed one first", again, err)
+	}
+}

@@ -207,6 +207,10 @@ func Open(dir string, opts Options) (*Desk, error) {
 		feed: newFeed(opts.FeedBuffer),
 		wake: make(chan struct{}),
 	}
+	if err := d.releaseLeases(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if err := d.startWordIndex(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/sync/webhook/webhookfake"
+	"github.com/counterdesk/counterdesk/sync/zendesk/zendeskfake"
 )
 
 // healthOf returns the appliance's /healthz subsystems.
@@ -118,5 +119,76 @@ tags = ["counter"]
 	a.stop(t)
 	if strings.Contains(a.logs.String(), secret) {
 		t.Errorf("the webhook secret reached the log:\n%s", a.logs)
+	}
+}
+
+// Tickets queued while Zendesk is unreachable reach it once each when it
+// is back, although the appliance is killed (SIGKILL) halfway through the
+// drain: a creation the box did not learn of is found by its external_id.
+func TestApplianceKilledMidwayMakesNoDuplicates(t *testing.T) {
+	const token = "zd-kill-token-9921"
+	fake := zendeskfake.New("owner@shop.example", token)
+	fake.Faults.SetDown(true)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	bin := buildBinary(t)
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "counterdesk.toml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`[sync]
+parallel = 8
+
+[[sync.targets]]
+type = "zendesk"
+name = "zendesk"
+base_url = %q
+email = "owner@shop.example"
+`, srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apiToken, _, code := cli(t, bin, "token", "create", "kill-test", "--role", "admin", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create exited %d", code)
+	}
+	env := []string{"COUNTERDESK_CONFIG=" + cfg, "COUNTERDESK_STORE_THREAD_WINDOW=1ns"}
+	creds := t.TempDir()
+	os.WriteFile(filepath.Join(creds, "sync-zendesk"), []byte(token), 0o600)
+	env = append(env, "CREDENTIALS_DIRECTORY="+creds)
+	a := start(t, bin, data, env...)
+	c := &api{addr: a.addr, token: strings.TrimSpace(apiToken), client: &http.Client{Timeout: 5 * time.Second}}
+	const tickets = 300
+	var uuids []string
+	for i := range tickets {
+		cr, status, err := c.create(fmt.Sprint("kill-", i), fmt.Sprint("Spare prop ", i))
+		if err != nil || status != http.StatusCreated {
+			t.Fatalf("create %d: %d %v", i, status, err)
+		}
+		uuids = append(uuids, cr.Ticket.UUID)
+	}
+	fake.Faults.SetDelay(5 * time.Millisecond)
+	fake.Faults.SetDown(false)
+	eventually(t, "a part of the queue to reach Zendesk", func() bool { made, _ := fake.Creations(); return made >= tickets/3 })
+	a.kill()
+	made, _ := fake.Creations()
+	t.Logf("killed after %d of %d tickets reached Zendesk", made, tickets)
+	logs := a.logs.String()
+
+	a = start(t, bin, data, env...)
+	defer a.kill()
+	eventually(t, "every ticket in Zendesk", func() bool { made, _ := fake.Creations(); return made >= tickets })
+	eventually(t, "the queue to drain", func() bool {
+		s := healthOf(t, a.addr)["sync zendesk"]
+		return s.State == health.OK && strings.Contains(s.Detail, " 0 queued")
+	})
+	for _, uuid := range uuids {
+		if n := len(fake.TicketsByExternalID(uuid)); n != 1 {
+			t.Errorf("ticket %s is %d times in Zendesk", uuid, n)
+		}
+	}
+	if made, _ := fake.Creations(); made != tickets {
+		t.Errorf("%d tickets made in Zendesk for %d on the box", made, tickets)
+	}
+	a.stop(t)
+	if strings.Contains(logs+a.logs.String(), token) {
+		t.Error("the Zendesk token reached the log")
 	}
 }
