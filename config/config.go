@@ -172,6 +172,10 @@ type Store struct {
 	FeedBuffer int `toml:"feed_buffer"`
 	// BatchDelay is how long a write waits for others to share its commit.
 	BatchDelay Duration `toml:"batch_delay"`
+	// Clock is "auto": until the system clock is synchronised, requests
+	// are flagged and their times corrected later, and time rules wait;
+	// or "trust": the clock is always right (a real-time clock).
+	Clock string `toml:"clock"`
 }
 
 // Outbox configures the delivery of effects that leave the box.
@@ -235,6 +239,7 @@ func Default() Config {
 			MinFreeBytes:       256 << 20,
 			FeedBuffer:         256,
 			BatchDelay:         Duration{2 * time.Millisecond},
+			Clock:              "auto",
 		},
 		Outbox: Outbox{
 			MaxAttempts: 12,

@@ -80,6 +80,7 @@ func (c Config) validate() []Problem {
 	between(&v, "counter.login_lockout", c.Counter.LoginLockout.Duration, time.Minute, 24*time.Hour)
 
 	between(&v, "store.min_free_bytes", c.Store.MinFreeBytes, 0, 100<<30)
+	v.oneOf("store.clock", c.Store.Clock, "auto", "trust")
 
 	v.sip(c.SIP)
 

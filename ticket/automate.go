@@ -342,9 +342,12 @@ func (d *Desk) rescheduleIfRulesChanged() error {
 // RunDue fires the time rules due at now: each is checked again, run, and
 // marked as fired on its ticket in one transaction, so that it never fires
 // twice, across restarts too. It returns how many rules ran.
+//
+// While the clock is not synchronised no rule runs: its times are not yet
+// the shop's.
 func (d *Desk) RunDue(now time.Time) (int, error) {
 	a := d.opts.Automator
-	if a == nil {
+	if a == nil || !d.clockSynced() {
 		return 0, nil
 	}
 	var due [][]byte
@@ -447,6 +450,7 @@ const schedulerPoll = 30 * time.Second
 // runScheduler fires time rules as they come due until the desk closes.
 func (d *Desk) runScheduler() {
 	defer d.words.done.Done()
+	last := time.Now()
 	for {
 		wait := schedulerPoll
 		if at, ok := d.nextDueRule(); ok {
@@ -459,6 +463,16 @@ func (d *Desk) runScheduler() {
 			return
 		case <-timer.C:
 		}
+		now := time.Now()
+		if wall, mono := elapsed(last, now); jumped(wall, mono) {
+			// The wall clock was set (network time arrived, someone set
+			// the date): the rules wait a round, so that times corrected
+			// meanwhile count and a jump fires nothing by itself.
+			d.log.Warn("the clock jumped; time rules wait a round", "by", (wall - mono).Round(time.Second))
+			last = now
+			continue
+		}
+		last = now
 		if _, err := d.RunDue(d.opts.Now()); err != nil {
 			d.log.Error("time rules", "err", err)
 		}

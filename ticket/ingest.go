@@ -153,6 +153,11 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment, matche
 		Author: author, Subject: in.Subject, Body: in.Body, Transcript: in.Transcript,
 		Attachments: atts, SourceKey: in.SourceKey, Flags: in.Flags, Meta: in.Meta, At: at,
 	}
+	if !t.d.clockSynced() {
+		if err := t.stampUnsynced(m); err != nil {
+			return Result{}, err
+		}
+	}
 	if err := t.putMessage(m); err != nil {
 		return Result{}, err
 	}

@@ -101,7 +101,10 @@ type Options struct {
 	// fsync.
 	BatchDelay time.Duration
 	Outbox     OutboxOptions
-	Triager    Triager
+	// Clock says whether the wall clock is synchronised; nil trusts it
+	// always. See [Clock].
+	Clock   Clock
+	Triager Triager
 	// Automator runs the event and time rules; nil runs none.
 	Automator Automator
 	// Planners turn committed changes into outbox rows (sync targets,

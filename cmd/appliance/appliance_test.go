@@ -93,6 +93,10 @@ func start(t *testing.T, bin, dataDir string, env ...string) *appliance {
 	// The phone line listens on a port of its own, not the shared 5060,
 	// unless the test names one.
 	a.cmd.Env = append(os.Environ(), "COUNTERDESK_SIP_LISTEN=127.0.0.1:0")
+	// A test machine's clock is right, but often not disciplined by an
+	// NTP client the kernel knows of; TestApplianceUnsyncedClock runs the
+	// appliance with clock = "auto".
+	a.cmd.Env = append(a.cmd.Env, "COUNTERDESK_STORE_CLOCK=trust")
 	a.cmd.Env = append(a.cmd.Env, env...)
 	a.cmd.Stderr = a.logs
 	if err := a.cmd.Start(); err != nil {

@@ -158,6 +158,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		watchClock(channels, systemClock{trust: cfg.Store.Clock == "trust"}, clockEvery, desk, reg, log.With("subsystem", "clock"))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		runPhone(channels, cfg, desk, rules.Open, dataDir, reg, log.With("subsystem", "sip"))
 	}()
 
@@ -262,6 +267,7 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 			MaxPending:  cfg.Outbox.MaxPending,
 		},
 		Planners: syncPlanner(cfg.Sync),
+		Clock:    systemClock{trust: cfg.Store.Clock == "trust"},
 		Logger:   log.With("subsystem", "store"),
 	})
 	if errors.Is(err, ticket.ErrNewerSchema) {
