@@ -416,3 +416,40 @@ func TestRunningApplianceCommands(t *testing.T) {
 		t.Errorf("no ready line with the address and data folder:\n%s", a.logs)
 	}
 }
+
+// At the default level the appliance writes no log line per request: a
+// box that takes a thousand requests a day writes the same few lines as
+// one that takes none, and the SD card is spared. Each line it does write
+// is bounded.
+func TestApplianceLogVolume(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	token, _, code := cli(t, bin, "token", "create", "volume", "--role", "admin", "--data", data)
+	if code != 0 {
+		t.Fatalf("token create exited %d", code)
+	}
+	a := start(t, bin, data)
+	c := &api{addr: a.addr, token: strings.TrimSpace(token), client: &http.Client{Timeout: 5 * time.Second}}
+	startup := len(strings.Split(strings.TrimSpace(a.logs.String()), "\n"))
+	const requests = 300
+	for i := range requests {
+		if _, status, err := c.create(fmt.Sprint("vol-", i), fmt.Sprint("Receiver binding ", i)); err != nil || status != http.StatusCreated {
+			t.Fatalf("create: %d %v", status, err)
+		}
+	}
+	if n := len(c.listAll(t)); n != requests {
+		t.Fatalf("%d tickets listed", n)
+	}
+	a.stop(t)
+	logs := strings.TrimSpace(a.logs.String())
+	lines := strings.Split(logs, "\n")
+	t.Logf("%d log lines (%d at start-up, %d bytes in all) for %d requests and a listing", len(lines), startup, len(logs), requests)
+	if extra := len(lines) - startup; extra > 10 {
+		t.Errorf("%d log lines after start-up for %d requests; the default level must not log each request:\n%s", extra, requests, logs)
+	}
+	for _, l := range lines {
+		if len(l) > 2000 {
+			t.Errorf("a log line of %d bytes: %.200s...", len(l), l)
+		}
+	}
+}
