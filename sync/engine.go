@@ -216,6 +216,10 @@ type runner struct {
 	kind string
 	log  *slog.Logger
 
+	// tickets serialises the copying and the polling of one ticket, so
+	// that neither overwrites the progress the other just saved.
+	tickets [64]stdsync.Mutex
+
 	mu        stdsync.Mutex
 	state     string
 	since     time.Time
@@ -458,6 +462,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // syncTicket brings the copy of ticket n in the target up to date: the
 // ticket first, then each later message in order, then its fields.
 func (r *runner) syncTicket(ctx context.Context, n uint64) error {
+	lock := &r.tickets[n%uint64(len(r.tickets))]
+	lock.Lock()
+	defer lock.Unlock()
 	d, st := r.e.desk, r.e.store
 	th, err := d.Thread(n)
 	if errors.Is(err, ticket.ErrNotFound) {
@@ -696,6 +703,9 @@ func (r *runner) apply(ctx context.Context, ch RemoteChange) error {
 	if n == 0 {
 		return nil // not a ticket of the box's
 	}
+	lock := &r.tickets[n%uint64(len(r.tickets))]
+	lock.Lock()
+	defer lock.Unlock()
 	p, err := st.progress(r.Name, n)
 	if err != nil {
 		return err
