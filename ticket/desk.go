@@ -754,6 +754,22 @@ func (d *Desk) FindUUID(uuid string) (uint64, error) {
 	return n, err
 }
 
+// FindSource returns the number of the ticket that holds the message the
+// channel ingested under source key key (for a mail, its Message-ID), so
+// that a reply quoting it in In-Reply-To or References threads onto it.
+func (d *Desk) FindSource(ch Channel, key string) (uint64, error) {
+	var n uint64
+	err := d.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bLookup).Get(lookupKey(lkSource, string(ch)+":"+key))
+		if len(v) != 16 {
+			return fmt.Errorf("%s message %q: %w", ch, key, ErrNotFound)
+		}
+		n = beU64(v[:8])
+		return nil
+	})
+	return n, err
+}
+
 // Thread returns ticket n with its contact, messages and audit events in
 // time order.
 func (d *Desk) Thread(n uint64) (Thread, error) {

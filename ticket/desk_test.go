@@ -768,3 +768,14 @@ func TestRemoteReplyDeliveredByTheHelpdesk(t *testing.T) {
 		t.Errorf("after the helpdesk's reply: %+v", tk)
 	}
 }
+
+func TestFindSource(t *testing.T) {
+	d := openDesk(t, Options{})
+	r := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "<abc@mail.example>", From: From{Email: "pilot@example.com"}, Body: "hello"})
+	if n, err := d.FindSource(ChannelEmail, "<abc@mail.example>"); err != nil || n != r.Ticket {
+		t.Errorf("FindSource = %d, %v; want %d", n, err, r.Ticket)
+	}
+	if _, err := d.FindSource(ChannelSMS, "<abc@mail.example>"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FindSource on another channel = %v, want ErrNotFound", err)
+	}
+}
