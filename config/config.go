@@ -21,6 +21,7 @@ type Config struct {
 	Counter Counter `toml:"counter"`
 	Backup  Backup  `toml:"backup"`
 	Sync    Sync    `toml:"sync"`
+	Notify  Notify  `toml:"notify"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -264,6 +265,7 @@ func Default() Config {
 		},
 		Backup: Backup{At: "03:00", Keep: 7},
 		Sync:   defaultSync(),
+		Notify: defaultNotify(),
 		Counter: Counter{
 			MaxPhotoBytes:    8 << 20,
 			MinFill:          Duration{3 * time.Second},

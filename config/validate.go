@@ -73,6 +73,7 @@ func (c Config) validate() []Problem {
 	v.check("backup.at", atErr == nil, `must be a time of day such as "03:00", not %q`, c.Backup.At)
 	between(&v, "backup.keep", c.Backup.Keep, 1, 365)
 	v.sync(c.Sync)
+	v.notify(c.Notify)
 	between(&v, "counter.max_photo_bytes", c.Counter.MaxPhotoBytes, 1024, 25<<20)
 	between(&v, "counter.min_fill", c.Counter.MinFill.Duration, time.Second, time.Minute)
 	between(&v, "counter.rate_per_hour", c.Counter.RatePerHour, 1, 10000)

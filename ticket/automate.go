@@ -87,22 +87,28 @@ func facts(tk *Ticket) triage.Facts {
 // fire records an event of ticket n for the event rules, which run before
 // the transaction commits.
 func (t *txn) fire(event string, n uint64) {
-	if t.d.opts.Automator != nil {
+	if t.d.opts.Automator != nil || t.d.opts.Notifier != nil {
 		t.ruleEvents = append(t.ruleEvents, ruleEvent{event, n})
 	}
 }
 
 // automate runs the event rules for the events of this transaction and for
 // the events their own actions cause, in the same transaction.
+//
+// The customer's notifications for each event are decided first, so that
+// an acknowledgement precedes what the rules send.
 func (t *txn) automate() error {
 	a := t.d.opts.Automator
-	if a == nil {
-		return nil
-	}
 	fired := 0
 	for len(t.ruleEvents) > 0 {
 		ev := t.ruleEvents[0]
 		t.ruleEvents = t.ruleEvents[1:]
+		if err := t.notify(ev.name, ev.n); err != nil {
+			return err
+		}
+		if a == nil {
+			continue
+		}
 		tk, err := t.live(ev.n)
 		if errors.Is(err, ErrDeleted) || errors.Is(err, ErrMerged) {
 			continue

@@ -103,8 +103,11 @@ type Options struct {
 	Outbox     OutboxOptions
 	// Clock says whether the wall clock is synchronised; nil trusts it
 	// always. See [Clock].
-	Clock   Clock
-	Triager Triager
+	Clock Clock
+	// Notifier tells customers that their request arrived, was resolved,
+	// or waits on them; nil tells them nothing by itself.
+	Notifier Notifier
+	Triager  Triager
 	// Automator runs the event and time rules; nil runs none.
 	Automator Automator
 	// Planners turn committed changes into outbox rows (sync targets,

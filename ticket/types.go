@@ -140,6 +140,9 @@ type Contact struct {
 	// Recent holds the times of the contact's latest requests, newest
 	// first, for the repeat-contact rule.
 	Recent []time.Time `json:"recent,omitempty"`
+	// LastAckAt is when the contact was last told that a request arrived,
+	// for the one-acknowledgement-per-window guard.
+	LastAckAt time.Time `json:"last_ack_at,omitzero"`
 	// NoSMS is set when the contact texted STOP: nothing is sent to them
 	// by SMS until they text START.
 	NoSMS bool `json:"no_sms,omitempty"`

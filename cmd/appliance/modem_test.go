@@ -122,12 +122,41 @@ func TestApplianceSMS(t *testing.T) {
 	})
 	checkDeletes(t, m, []int{1, 2, 3, 4})
 
+	// 2c. Each customer was told their request arrived, with its number,
+	// in their language (the Turkish text in two concatenated parts).
+	waitUntil(t, a, "the acknowledgements to go out", func() error {
+		if n := len(m.submitted()); n < 4 {
+			return fmt.Errorf("%d SMS-SUBMITs", n)
+		}
+		return outboxEmpty(c)
+	})
+	acks := map[string]string{}
+	for _, s := range m.submitted() {
+		msg, err := pdu.DecodeHex(s.pdu)
+		if err != nil {
+			t.Fatalf("sent PDU %s: %v", s.pdu, err)
+		}
+		acks[msg.Address] += msg.Text
+	}
+	for num, th := range threads {
+		if !strings.Contains(acks[num], fmt.Sprintf("#%d", th.Ticket.Number)) {
+			t.Errorf("acknowledgement to %s = %q, want one naming #%d", num, acks[num], th.Ticket.Number)
+		}
+	}
+	if !strings.Contains(acks[emreNum], "numaralı talebinizi aldık") {
+		t.Errorf("acknowledgement to the Turkish customer = %q", acks[emreNum])
+	}
+	if len(acks) != 3 {
+		t.Errorf("acknowledgements went to %d numbers, want 3", len(acks))
+	}
+	acked := len(m.submitted())
+
 	// 3. A staff reply on the Turkish ticket goes out as one SMS.
 	const reply = "Evet, yarın gelir."
 	postReply(t, c, threads[emreNum].Ticket.Number, reply)
 	waitUntil(t, a, "the reply to go out", func() error { return delivered(c, threads[emreNum].Ticket.Number, reply) })
 	waitUntil(t, a, "an empty outbox", func() error { return outboxEmpty(c) })
-	sent := m.submitted()
+	sent := m.submitted()[acked:]
 	if len(sent) != 1 {
 		t.Fatalf("%d messages sent for one reply:\n%s", len(sent), strings.Join(m.commands(), "\n"))
 	}
@@ -170,9 +199,9 @@ func TestApplianceSMS(t *testing.T) {
 	postReply(t, c, threads[anaNum].Ticket.Number, reply2)
 	waitUntil(t, a, "the second reply to go out", func() error { return delivered(c, threads[anaNum].Ticket.Number, reply2) })
 	waitUntil(t, a, "an empty outbox", func() error { return outboxEmpty(c) })
-	sent = m.submitted()
+	sent = m.submitted()[acked:]
 	if len(sent) != 2 {
-		t.Fatalf("%d messages sent for two replies:\n%s", len(sent), strings.Join(m.commands(), "\n"))
+		t.Fatalf("%d messages sent for two replies (after %d acknowledgement parts):\n%s", len(sent), acked, strings.Join(m.commands(), "\n"))
 	}
 	checkSubmit(t, sent[1], anaNum, reply2)
 

@@ -75,8 +75,17 @@ func TestApplianceMissedCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if th.Ticket.Channel != ticket.ChannelMissedCall || len(th.Messages) != 2 || th.Contact.Phones[0] != "+447700900123" {
-		t.Errorf("ticket %s with %d messages from %v", th.Ticket.Channel, len(th.Messages), th.Contact.Phones)
+	var calls, acks int
+	for _, m := range th.Messages {
+		switch {
+		case m.Direction == ticket.Incoming && m.Channel == ticket.ChannelMissedCall:
+			calls++
+		case m.Direction == ticket.Outgoing && m.Channel == ticket.ChannelSMS && m.Author == "notify acknowledge":
+			acks++
+		}
+	}
+	if th.Ticket.Channel != ticket.ChannelMissedCall || calls != 2 || acks != 1 || len(th.Messages) != 3 || th.Contact.Phones[0] != "+447700900123" {
+		t.Errorf("ticket %s with %d messages (%d missed calls, %d acknowledgements by SMS) from %v", th.Ticket.Channel, len(th.Messages), calls, acks, th.Contact.Phones)
 	}
 }
 

@@ -267,6 +267,7 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 			MaxPending:  cfg.Outbox.MaxPending,
 		},
 		Planners: syncPlanner(cfg.Sync),
+		Notifier: customerNotices(cfg, rules),
 		Clock:    systemClock{trust: cfg.Store.Clock == "trust"},
 		Logger:   log.With("subsystem", "store"),
 	})
