@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,12 @@ type Notify struct {
 	// DefaultLanguage is the language of a customer whose message does
 	// not show theirs: "en", "pt" or "tr".
 	DefaultLanguage string `toml:"default_language"`
+	// OncallPhone is paged by SMS about urgent tickets (safety terms, rules
+	// with a notify action) between OncallFrom and OncallTo, every day in
+	// the shop's time zone; "" pages no one.
+	OncallPhone string `toml:"oncall_phone"`
+	OncallFrom  string `toml:"oncall_from"`
+	OncallTo    string `toml:"oncall_to"`
 	// The texts in each language.
 	EN Notices `toml:"en"`
 	PT Notices `toml:"pt"`
@@ -56,6 +63,8 @@ func defaultNotify() Notify {
 		AckWindow:       Duration{24 * time.Hour},
 		StatusNotices:   true,
 		DefaultLanguage: "en",
+		OncallFrom:      "08:00",
+		OncallTo:        "22:00",
 		EN: Notices{
 			Ack:           "{shop}: we received your request #{number} and will answer as soon as we can. Reply to this message to add to it.",
 			AckAfterHours: "{shop}: we received your request #{number}. We are closed now and will answer when we open ({hours}).",
@@ -85,6 +94,12 @@ const maxNoticeBytes = 600
 func (v *validator) notify(n Notify) {
 	between(v, "notify.ack_window", n.AckWindow.Duration, 0, 30*24*time.Hour)
 	v.oneOf("notify.default_language", n.DefaultLanguage, Languages...)
+	v.check("notify.oncall_phone", n.OncallPhone == "" || strings.HasPrefix(n.OncallPhone, "+") && isDigits(n.OncallPhone[1:], 7, 15),
+		"must be empty or a mobile number with its country code, such as \"+447700900123\", not %q", n.OncallPhone)
+	for _, k := range []struct{ key, value string }{{"notify.oncall_from", n.OncallFrom}, {"notify.oncall_to", n.OncallTo}} {
+		_, err := time.Parse("15:04", k.value)
+		v.check(k.key, err == nil, `must be a time of day such as "08:00", not %q`, k.value)
+	}
 	for _, lang := range Languages {
 		t := n.For(lang)
 		for _, f := range []struct{ key, text string }{

@@ -127,6 +127,9 @@ func (s *Sender) send(ctx context.Context, e *Engine, row ticket.OutboxRow) erro
 			return err
 		}
 	}
+	if d.MessageID == 0 {
+		return nil // a page to staff
+	}
 	return s.Desk.SetDelivery(ctx, modemActor, d.Ticket, d.MessageID, ticket.DeliverySent, fmt.Sprintf("%d part(s) to %s", len(parts), d.To))
 }
 
@@ -144,6 +147,9 @@ func checkRecipient(to string) error {
 }
 
 func (s *Sender) failed(ctx context.Context, d ticket.Delivery, detail string) {
+	if d.MessageID == 0 {
+		return // a page to staff: no message of the thread to mark
+	}
 	_ = s.Desk.SetDelivery(ctx, modemActor, d.Ticket, d.MessageID, ticket.DeliveryFailed, detail)
 }
 
@@ -196,6 +202,9 @@ func (s *Sender) forget(key []byte) error {
 // remember maps a message reference to its ticket message, for the status
 // report that may follow.
 func (s *Sender) remember(d ticket.Delivery, mr int) error {
+	if d.MessageID == 0 {
+		return nil // a page to staff: its status report updates nothing
+	}
 	return s.DB.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bRefs)
 		if err != nil {

@@ -12,10 +12,13 @@
 package notify
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/ticket"
@@ -32,6 +35,8 @@ type Options struct {
 	// OwnNumbers are the shop's own phone numbers (E.164): nothing is sent
 	// to them, so that two boxes cannot answer each other.
 	OwnNumbers []string
+	// Location is the shop's time zone, for the on-call hours.
+	Location *time.Location
 }
 
 // Notifier is the ticket.Notifier of the [notify] rules.
@@ -88,6 +93,50 @@ func (n *Notifier) Notices(event string, in ticket.NoticeInput) []ticket.Notice 
 		}
 	}
 	return nil
+}
+
+// maxPageBytes bounds a page: two SMS parts of plain text.
+const maxPageBytes = 300
+
+// Pages returns the on-call phone's page about tk when now is within the
+// on-call hours.
+func (n *Notifier) Pages(tk ticket.Ticket, text string, now time.Time) []ticket.StaffPage {
+	cfg := n.o.Config
+	if cfg.OncallPhone == "" || !within(now, cfg.OncallFrom, cfg.OncallTo, n.o.Location) {
+		return nil
+	}
+	subject := tk.Subject
+	if subject == "" {
+		subject = string(tk.Channel)
+	}
+	body := fmt.Sprintf("%s %s %s: %s (%s)", n.o.Shop, strings.ToUpper(string(tk.Priority)), tk.Ref(), text, subject)
+	if len(body) > maxPageBytes {
+		body = body[:maxPageBytes]
+		for !utf8.ValidString(body) {
+			body = body[:len(body)-1]
+		}
+	}
+	return []ticket.StaffPage{{To: cfg.OncallPhone, Body: body}}
+}
+
+// within reports whether now, in loc, is between the times of day from and
+// to ("HH:MM"); a from after to runs overnight.
+func within(now time.Time, from, to string, loc *time.Location) bool {
+	if loc == nil {
+		loc = time.Local
+	}
+	f, err1 := time.Parse("15:04", from)
+	t, err2 := time.Parse("15:04", to)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	local := now.In(loc)
+	m := local.Hour()*60 + local.Minute()
+	fm, tm := f.Hour()*60+f.Minute(), t.Hour()*60+t.Minute()
+	if fm <= tm {
+		return fm <= m && m < tm
+	}
+	return m >= fm || m < tm
 }
 
 // reachable reports whether a notice can reach the customer of in by the

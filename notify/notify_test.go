@@ -10,6 +10,7 @@ import (
 
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/ticket"
+	"github.com/counterdesk/counterdesk/triage"
 )
 
 func TestDetect(t *testing.T) {
@@ -220,5 +221,83 @@ func TestTwoBoxesDoNotLoop(t *testing.T) {
 	// for no new acknowledgement. The window would stop it otherwise.
 	if total > 2 {
 		t.Errorf("%d automatic messages went between the boxes, want at most 2", total)
+	}
+}
+
+func TestWithin(t *testing.T) {
+	at := func(hm string) time.Time {
+		tm, _ := time.Parse("15:04", hm)
+		return time.Date(2026, 11, 23, tm.Hour(), tm.Minute(), 0, 0, time.UTC)
+	}
+	tests := []struct {
+		now, from, to string
+		want          bool
+	}{
+		{"08:00", "08:00", "22:00", true},
+		{"21:59", "08:00", "22:00", true},
+		{"22:00", "08:00", "22:00", false},
+		{"03:00", "08:00", "22:00", false},
+		{"23:30", "22:00", "07:00", true},
+		{"06:59", "22:00", "07:00", true},
+		{"12:00", "22:00", "07:00", false},
+	}
+	for _, tt := range tests {
+		if got := within(at(tt.now), tt.from, tt.to, time.UTC); got != tt.want {
+			t.Errorf("within(%s, %s-%s) = %v", tt.now, tt.from, tt.to, got)
+		}
+	}
+	// The hours are the shop's: 08:30 UTC is 09:30 in Lisbon in summer.
+	lisbon, err := time.LoadLocation("Europe/Lisbon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if within(time.Date(2026, 7, 1, 8, 30, 0, 0, time.UTC), "09:00", "18:00", lisbon) != true {
+		t.Error("on-call hours not read in the shop's time zone")
+	}
+}
+
+// A safety term in a customer's SMS pages the on-call phone during its
+// hours, audited, as an SMS that is no message of the thread.
+func TestUrgentTicketPagesOncall(t *testing.T) {
+	c := config.Default()
+	c.Notify.OncallPhone = "+447911000111"
+	c.Notify.OncallFrom, c.Notify.OncallTo = "00:00", "23:59"
+	rules, err := triage.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := New(Options{Config: c.Notify, Shop: "Wings", Location: time.UTC})
+	monday := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) // the shop is open: staff are paged
+	d, err := ticket.Open(t.TempDir(), ticket.Options{Notifier: n, Triager: rules, Automator: rules, Now: func() time.Time { return monday }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := d.Ingest(context.Background(), ticket.Inbound{Channel: ticket.ChannelSMS, SourceKey: "s", At: monday,
+		From: ticket.From{Phone: "+447911123456"}, Body: "My LiPo is swollen and there is smoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &box{desk: d}
+	var pages []ticket.Delivery
+	for _, dl := range b.sent(t) {
+		if dl.To == "+447911000111" {
+			pages = append(pages, dl)
+		}
+	}
+	if len(pages) != 1 || pages[0].MessageID != 0 || !strings.HasPrefix(pages[0].Body, fmt.Sprintf("Wings URGENT #%d: ", r.Ticket)) {
+		t.Fatalf("pages = %+v", pages)
+	}
+	th, _ := d.Thread(r.Ticket)
+	paged := false
+	for _, e := range th.Events {
+		paged = paged || e.Action == "page" && e.After == "+447911000111"
+	}
+	if !paged {
+		t.Errorf("the page is not in the audit trail: %+v", th.Events)
+	}
+	// Outside the hours nobody is paged.
+	if got := n.Pages(th.Ticket, "smoke", time.Date(2026, 11, 23, 23, 59, 30, 0, time.UTC)); len(got) != 0 {
+		t.Errorf("paged outside the hours: %+v", got)
 	}
 }

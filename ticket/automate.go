@@ -253,19 +253,40 @@ func (t *txn) runFiring(n uint64, f triage.Firing) error {
 }
 
 // notifyStaff queues a staff notification about tk. The caller audits it.
+//
+// The Notifier may also page staff phones by SMS (the on-call number,
+// within its hours); each page is audited.
 func (t *txn) notifyStaff(tk *Ticket, rule, text string) error {
 	seq, err := t.tx.Bucket(bThread).NextSequence()
 	if err != nil {
 		return err
 	}
-	return t.enqueue(tk.Number, Effect{
+	key := strconv.FormatUint(tk.Number, 10) + ":" + strconv.FormatUint(seq, 10)
+	err = t.enqueue(tk.Number, Effect{
 		Kind: KindNotifyStaff,
-		Key:  "notify:" + strconv.FormatUint(tk.Number, 10) + ":" + strconv.FormatUint(seq, 10),
+		Key:  "notify:" + key,
 		Payload: StaffNotice{
 			Ticket: tk.Number, TicketRef: tk.Ref(), Subject: tk.Subject,
 			Priority: tk.Priority, Rule: rule, Text: text,
 		},
 	})
+	if err != nil || t.d.opts.Notifier == nil {
+		return err
+	}
+	for _, p := range t.d.opts.Notifier.Pages(*tk, text, t.now) {
+		err := t.enqueue(tk.Number, Effect{
+			Kind:    DeliverKind(RouteSMS),
+			Key:     "page:" + key + ":" + p.To,
+			Payload: Delivery{Ticket: tk.Number, TicketRef: tk.Ref(), To: p.To, Body: p.Body},
+		})
+		if err != nil {
+			return err
+		}
+		if err := t.eventBy(Actor{Kind: ActorRule, Name: rule}, tk.Number, "page", "", p.To, "paged the on-call phone by SMS"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // timerKeys returns the schedule entry of tk: when its earliest time rule

@@ -48,6 +48,8 @@ type RemoteRef struct {
 type Delivery struct {
 	Ticket    uint64 `json:"ticket"`
 	TicketRef string `json:"ticket_ref"`
+	// MessageID is the message of the thread sent; 0 for a page to staff,
+	// which is no message of the thread.
 	MessageID uint64 `json:"message_id"`
 	To        string `json:"to"` // E.164 phone or email address
 	Subject   string `json:"subject,omitempty"`

@@ -12,6 +12,15 @@ import (
 // nothing by itself.
 type Notifier interface {
 	Notices(event string, in NoticeInput) []Notice
+	// Pages returns the staff phones to page by SMS now about tk, which a
+	// safety flag or a rule's notify action raised with text.
+	Pages(tk Ticket, text string, now time.Time) []StaffPage
+}
+
+// StaffPage is an SMS to a staff member's phone.
+type StaffPage struct {
+	To   string // E.164
+	Body string
 }
 
 // NoticeInput is what a Notifier decides on.

@@ -19,5 +19,5 @@ func customerNotices(cfg config.Config, rules *triage.Engine) *notices.Notifier 
 		}
 		own = append(own, n)
 	}
-	return notices.New(notices.Options{Config: cfg.Notify, Shop: cfg.Shop.Name, Hours: rules.HoursText(), OwnNumbers: own})
+	return notices.New(notices.Options{Config: cfg.Notify, Shop: cfg.Shop.Name, Hours: rules.HoursText(), OwnNumbers: own, Location: cfg.Location()})
 }
