@@ -22,6 +22,7 @@ type Config struct {
 	Backup  Backup  `toml:"backup"`
 	Sync    Sync    `toml:"sync"`
 	Notify  Notify  `toml:"notify"`
+	Mail    Mail    `toml:"mail"`
 	// Automations are rules that act on tickets when something happens to
 	// them or a time passes.
 	Automations []Automation `toml:"automations"`
@@ -266,6 +267,7 @@ func Default() Config {
 		Backup: Backup{At: "03:00", Keep: 7},
 		Sync:   defaultSync(),
 		Notify: defaultNotify(),
+		Mail:   defaultMail(),
 		Counter: Counter{
 			MaxPhotoBytes:    8 << 20,
 			MinFill:          Duration{3 * time.Second},

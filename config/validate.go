@@ -74,6 +74,7 @@ func (c Config) validate() []Problem {
 	between(&v, "backup.keep", c.Backup.Keep, 1, 365)
 	v.sync(c.Sync)
 	v.notify(c.Notify)
+	v.mail(c.Mail)
 	between(&v, "counter.max_photo_bytes", c.Counter.MaxPhotoBytes, 1024, 25<<20)
 	between(&v, "counter.min_fill", c.Counter.MinFill.Duration, time.Second, time.Minute)
 	between(&v, "counter.rate_per_hour", c.Counter.RatePerHour, 1, 10000)

@@ -27,8 +27,10 @@ type credential struct {
 // config file.
 func credentials() []credential {
 	return []credential{
-		{name: "sip-password", env: "COUNTERDESK_SIP_PASSWORD"}, // sip.password
-		{name: "modem-pin", env: "COUNTERDESK_MODEM_PIN"},       // modem.pin
+		{name: "sip-password", env: "COUNTERDESK_SIP_PASSWORD"},             // sip.password
+		{name: "modem-pin", env: "COUNTERDESK_MODEM_PIN"},                   // modem.pin
+		{name: "mail-imap-password", env: "COUNTERDESK_MAIL_IMAP_PASSWORD"}, // mail.imap_password
+		{name: "mail-smtp-password", env: "COUNTERDESK_MAIL_SMTP_PASSWORD"}, // mail.smtp_password
 	}
 }
 

@@ -145,6 +145,8 @@ func checkConfig(cl *checklist, c *common, environ []string) (config.Config, boo
 	}
 	cl.addSecret(cfg.SIP.Password)
 	cl.addSecret(cfg.Modem.PIN)
+	cl.addSecret(cfg.Mail.IMAPPassword)
+	cl.addSecret(cfg.Mail.SMTPPassword)
 	cl.add(checkOK, "config", "the config (%s) loads and is valid", name)
 	return cfg, true
 }
