@@ -21,14 +21,15 @@ build:
 
 # deps installs the peers the tests drive, from Debian's packages: chromium
 # for the browser tests of the staff pages, sipp (sip-tester) as the caller
-# and registrar of the phone-line tests. The Go modules come through the
-# module proxy on first build.
+# and registrar of the phone-line tests, dovecot as the support mailbox's
+# IMAP server. The Go modules come through the module proxy on first build.
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is not installed"; exit 1; }
 	$(GO) mod download
 	@missing=; \
 	  command -v chromium >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
 	  command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	  [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
 	  if [ -n "$$missing" ]; then \
 	    SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	    $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
@@ -74,7 +75,9 @@ FUZZ_TARGETS := \
 	./sync/hubspot:FuzzNoteText \
 	./sync/webhook:FuzzParseEvent \
 	./sync/webhook:FuzzVerify \
-	./sync/freshdesk:FuzzDecodeAnswers
+	./sync/freshdesk:FuzzDecodeAnswers \
+	./mail:FuzzIMAPParse \
+	./mail:FuzzSMTPMessage
 
 fuzz:
 	GO=$(GO) sh scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)

@@ -158,6 +158,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		runMail(channels, cfg, desk, reg, log.With("subsystem", "mail"))
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		watchClock(channels, systemClock{trust: cfg.Store.Clock == "trust"}, clockEvery, desk, reg, log.With("subsystem", "clock"))
 	}()
 	wg.Add(1)
