@@ -549,7 +549,7 @@ func (r *IMAPReceiver) take(ctx context.Context, c *imapclient.Client, uid imap.
 			r.dropped.Add(1)
 		}
 	}
-	o.Logger.Info("mail: taken in", "uid", uid, "message_id", in.SourceKey, "ticket", res.Ticket,
+	o.Logger.Debug("mail: taken in", "uid", uid, "message_id", in.SourceKey, "ticket", res.Ticket,
 		"created", res.Created, "duplicate", res.Duplicate, "flags", in.Flags)
 	return nil
 }
