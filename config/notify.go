@@ -90,16 +90,20 @@ func defaultNotify() Notify {
 // text, or seven of plain text.
 const maxNoticeBytes = 600
 
+// timeOfDay checks that value is a time of day, "HH:MM".
+func (v *validator) timeOfDay(key, value, example string) {
+	_, err := time.Parse("15:04", value)
+	v.check(key, err == nil, `must be a time of day such as %q, not %q`, example, value)
+}
+
 // notify checks the [notify] table.
 func (v *validator) notify(n Notify) {
 	between(v, "notify.ack_window", n.AckWindow.Duration, 0, 30*24*time.Hour)
 	v.oneOf("notify.default_language", n.DefaultLanguage, Languages...)
 	v.check("notify.oncall_phone", n.OncallPhone == "" || strings.HasPrefix(n.OncallPhone, "+") && isDigits(n.OncallPhone[1:], 7, 15),
 		"must be empty or a mobile number with its country code, such as \"+447700900123\", not %q", n.OncallPhone)
-	for _, k := range []struct{ key, value string }{{"notify.oncall_from", n.OncallFrom}, {"notify.oncall_to", n.OncallTo}} {
-		_, err := time.Parse("15:04", k.value)
-		v.check(k.key, err == nil, `must be a time of day such as "08:00", not %q`, k.value)
-	}
+	v.timeOfDay("notify.oncall_from", n.OncallFrom, "08:00")
+	v.timeOfDay("notify.oncall_to", n.OncallTo, "22:00")
 	for _, lang := range Languages {
 		t := n.For(lang)
 		for _, f := range []struct{ key, text string }{

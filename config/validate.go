@@ -69,8 +69,7 @@ func (c Config) validate() []Problem {
 
 	v.check("backup.dir", c.Backup.Dir == "" || filepath.IsAbs(c.Backup.Dir),
 		`must be "" or an absolute path such as "/media/backup", not %q`, c.Backup.Dir)
-	_, atErr := time.Parse("15:04", c.Backup.At)
-	v.check("backup.at", atErr == nil, `must be a time of day such as "03:00", not %q`, c.Backup.At)
+	v.timeOfDay("backup.at", c.Backup.At, "03:00")
 	between(&v, "backup.keep", c.Backup.Keep, 1, 365)
 	v.sync(c.Sync)
 	v.notify(c.Notify)

@@ -349,9 +349,7 @@ func (r *runner) consume(ctx context.Context) {
 func (r *runner) deliver(ctx context.Context, rows []ticket.OutboxRow) {
 	d := r.e.desk
 	err := r.syncTicket(ctx, rows[0].Ticket)
-	var offline *OfflineError
 	var limited *RateLimitError
-	var httpErr *HTTPError
 	release := func(at time.Time) {
 		for _, row := range rows {
 			if err := d.Release(row.ID, row.Lease, at); err != nil && !errors.Is(err, ticket.ErrLeaseLost) {
@@ -372,11 +370,8 @@ func (r *runner) deliver(ctx context.Context, rows []ticket.OutboxRow) {
 		r.mu.Unlock()
 	case ctx.Err() != nil:
 		release(now) // stopping: the rows wait for the next start, not for their lease
-	case errors.As(err, &offline):
-		r.setState(StateOffline, err)
-		release(now)
-	case errors.As(err, &httpErr) && httpErr.AuthError():
-		r.setState(StateRefused, err)
+	case unreachable(err) != "":
+		r.setState(unreachable(err), err)
 		release(now)
 	case errors.As(err, &limited):
 		r.mu.Lock()
@@ -402,6 +397,21 @@ func (r *runner) deliver(ctx context.Context, rows []ticket.OutboxRow) {
 	}
 }
 
+// unreachable returns the state a target is in when a request failed
+// with err: StateOffline for no answer, StateRefused for refused
+// credentials, or "" when the target answered.
+func unreachable(err error) string {
+	var offline *OfflineError
+	var httpErr *HTTPError
+	switch {
+	case errors.As(err, &offline):
+		return StateOffline
+	case errors.As(err, &httpErr) && httpErr.AuthError():
+		return StateRefused
+	}
+	return ""
+}
+
 // recover probes an offline target, waiting longer between probes, until
 // it answers (or ctx ends).
 func (r *runner) recover(ctx context.Context) {
@@ -420,18 +430,13 @@ func (r *runner) recover(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		var offline *OfflineError
-		var httpErr *HTTPError
-		switch {
-		case errors.As(err, &offline):
-			r.setState(StateOffline, err)
-		case errors.As(err, &httpErr) && httpErr.AuthError():
-			r.setState(StateRefused, err)
-		default:
+		state = unreachable(err)
+		if state == "" {
 			// Any other answer means the target is reachable again.
 			r.setState(StateOnline, nil)
 			return
 		}
+		r.setState(state, err)
 		wait = min(wait*2, r.e.opts.ProbeMax)
 	}
 }
@@ -646,13 +651,8 @@ func (r *runner) poll(ctx context.Context) {
 		}
 		if err := r.pollOnce(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("sync: poll for changes", "err", err)
-			var offline *OfflineError
-			var httpErr *HTTPError
-			switch {
-			case errors.As(err, &offline):
-				r.setState(StateOffline, err)
-			case errors.As(err, &httpErr) && httpErr.AuthError():
-				r.setState(StateRefused, err)
+			if state := unreachable(err); state != "" {
+				r.setState(state, err)
 			}
 		}
 	}

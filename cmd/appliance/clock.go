@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	stdsync "sync"
 	"syscall"
 	"time"
 
+	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/ticket"
 	"golang.org/x/sys/unix"
@@ -22,17 +24,41 @@ const bootIDFile = "/proc/sys/kernel/random/boot_id"
 // STA_UNSYNC (adjtimex(2)) once any NTP client (timesyncd, chrony, ntpd)
 // disciplines the clock. With trust set ([store] clock = "trust", for a
 // box with a real-time clock and no network time) it is always trusted.
+//
+// The store asks at every request; the answer is looked up at most once
+// a second, not with a stat and a system call each time.
 type systemClock struct {
 	trust bool
+
+	mu     stdsync.Mutex
+	synced bool
+	at     time.Time // when synced was looked up
 }
 
-var _ ticket.Clock = systemClock{}
+var _ ticket.Clock = (*systemClock)(nil)
+
+// storeClock returns the clock of the [store] settings.
+func storeClock(s config.Store) *systemClock { return &systemClock{trust: s.Clock == "trust"} }
+
+// clockRecheck is how long a looked-up answer of Synced holds.
+const clockRecheck = time.Second
 
 // Synced reports whether the clock is synchronised.
-func (c systemClock) Synced() bool {
+func (c *systemClock) Synced() bool {
 	if c.trust {
 		return true
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); c.at.IsZero() || now.Sub(c.at) >= clockRecheck {
+		c.synced, c.at = kernelSynced(), now
+	}
+	return c.synced
+}
+
+// kernelSynced reports whether systemd-timesyncd or the kernel says the
+// clock is synchronised.
+func kernelSynced() bool {
 	if _, err := os.Stat(syncedFile); err == nil {
 		return true
 	}
@@ -46,7 +72,7 @@ func (c systemClock) Synced() bool {
 }
 
 // Boot returns the boot's id and the time since boot, counting suspend.
-func (systemClock) Boot() (string, time.Duration) {
+func (*systemClock) Boot() (string, time.Duration) {
 	id := "unknown"
 	if data, err := os.ReadFile(bootIDFile); err == nil {
 		id = strings.TrimSpace(string(data))

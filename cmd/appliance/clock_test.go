@@ -80,7 +80,7 @@ func TestApplianceUnsyncedClock(t *testing.T) {
 	if err != nil || status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, err)
 	}
-	synced := systemClock{}.Synced()
+	synced := (&systemClock{}).Synced()
 	th := threadOf(t, c, cr.Ticket.Number)
 	flagged := slices.Contains(th.Messages[0].Flags, ticket.FlagClockUnsynced)
 	if flagged == synced {

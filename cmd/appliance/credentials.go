@@ -50,21 +50,30 @@ func withCredentials(environ []string) ([]string, error) {
 	}
 	out := environ[:len(environ):len(environ)]
 	for _, c := range credentials() {
-		path := filepath.Join(dir, c.name)
-		data, err := readCredential(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+		value, err := credentialValue(dir, c.name)
 		if err != nil {
-			return nil, fmt.Errorf("%w: credential %s: %w", errConfig, c.name, err)
+			return nil, err
 		}
-		value := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
 		if value == "" {
 			continue
 		}
 		out = append(out, c.env+"="+value)
 	}
 	return out, nil
+}
+
+// credentialValue returns the value of credential name in the credentials
+// folder dir: "" when the file is missing or empty, without one trailing
+// newline.
+func credentialValue(dir, name string) (string, error) {
+	data, err := readCredential(filepath.Join(dir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: credential %s: %w", errConfig, name, err)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
 }
 
 // readCredential reads a credential file of at most maxCredentialBytes.

@@ -415,8 +415,8 @@ func checkSync(cl *checklist, s config.Sync, environ []string) {
 	for _, t := range s.Targets {
 		cl.addSecret(t.Token)
 		if dir := lookupEnv(environ, envCredentialsDir); dir != "" {
-			if data, err := readCredential(filepath.Join(dir, "sync-"+t.Name)); err == nil {
-				cl.addSecret(strings.TrimSpace(string(data)))
+			if token, err := credentialValue(dir, "sync-"+t.Name); err == nil {
+				cl.addSecret(token)
 			}
 		}
 		name := "sync " + t.Name

@@ -60,7 +60,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	if err != nil {
 		return err
 	}
-	desk, rules, err := openDeskRules(dataDir, cfg, log)
+	clock := storeClock(cfg.Store)
+	desk, rules, err := openDeskRules(dataDir, cfg, clock, log)
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		watchClock(channels, systemClock{trust: cfg.Store.Clock == "trust"}, clockEvery, desk, reg, log.With("subsystem", "clock"))
+		watchClock(channels, clock, clockEvery, desk, reg, log.With("subsystem", "clock"))
 	}()
 	wg.Add(1)
 	go func() {
@@ -240,13 +241,13 @@ func sipSummary(s config.SIP) string {
 // openDesk opens the store with the settings of cfg and its triage and
 // automation rules.
 func openDesk(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, error) {
-	d, _, err := openDeskRules(dataDir, cfg, log)
+	d, _, err := openDeskRules(dataDir, cfg, storeClock(cfg.Store), log)
 	return d, err
 }
 
 // openDeskRules is openDesk that also returns the rules, whose opening
 // hours the channels read.
-func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket.Desk, *triage.Engine, error) {
+func openDeskRules(dataDir string, cfg config.Config, clock ticket.Clock, log *slog.Logger) (*ticket.Desk, *triage.Engine, error) {
 	rules, err := triage.New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: triage rules: %w", errConfig, err)
@@ -273,7 +274,7 @@ func openDeskRules(dataDir string, cfg config.Config, log *slog.Logger) (*ticket
 		},
 		Planners: syncPlanner(cfg.Sync),
 		Notifier: customerNotices(cfg, rules),
-		Clock:    systemClock{trust: cfg.Store.Clock == "trust"},
+		Clock:    clock,
 		Logger:   log.With("subsystem", "store"),
 	})
 	if errors.Is(err, ticket.ErrNewerSchema) {

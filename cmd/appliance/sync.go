@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/counterdesk/counterdesk/config"
@@ -47,17 +43,12 @@ func syncPlanner(s config.Sync) []ticket.Planner {
 func syncTargets(s config.Sync, environ []string) ([]sync.Named, error) {
 	var out []sync.Named
 	for _, t := range s.Targets {
-		if t.Token == "" {
-			if dir := lookupEnv(environ, envCredentialsDir); dir != "" {
-				data, err := readCredential(filepath.Join(dir, "sync-"+t.Name))
-				switch {
-				case errors.Is(err, fs.ErrNotExist):
-				case err != nil:
-					return nil, fmt.Errorf("%w: credential sync-%s: %w", errConfig, t.Name, err)
-				default:
-					t.Token = strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
-				}
+		if dir := lookupEnv(environ, envCredentialsDir); t.Token == "" && dir != "" {
+			token, err := credentialValue(dir, "sync-"+t.Name)
+			if err != nil {
+				return nil, err
 			}
+			t.Token = token
 		}
 		make, ok := syncTypes[t.Type]
 		if !ok {
