@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -165,7 +166,7 @@ func smtpCompose(cfg smtpComposeConfig, d ticket.Delivery, th ticket.Thread, ope
 	fields := [][2]string{
 		{"From", smtpAddress(cfg.FromName, cfg.From)},
 		{"To", smtpAddress(th.Contact.Name, to.Address)},
-		{"Subject", mime.QEncoding.Encode("utf-8", smtpSubject(d.Subject, th.Ticket.Subject, d.TicketRef, th.Ticket.Ref()))},
+		{"Subject", smtpEncodeText(smtpSubject(d.Subject, th.Ticket.Subject, d.TicketRef, th.Ticket.Ref()))},
 		{"Date", at.Format("Mon, 02 Jan 2006 15:04:05 -0700")},
 		{"Message-ID", "<" + out.MessageID + ">"},
 	}
@@ -412,6 +413,9 @@ func smtpCleanText(s string) string {
 // with characters such as a backslash that no parser takes back.
 func smtpAddress(name, addr string) string {
 	name = smtpCleanName(name)
+	if strings.Contains(name, "=?") {
+		return smtpEncodeText(name) + " " + (&mail.Address{Address: addr}).String()
+	}
 	if name == "" || smtpASCII(name) {
 		return (&mail.Address{Name: name, Address: addr}).String()
 	}
@@ -424,6 +428,30 @@ func smtpAddress(name, addr string) string {
 		return mime.QEncoding.Encode("utf-8", name) + " " + angle
 	}
 	return mime.BEncoding.Encode("utf-8", name) + " " + angle
+}
+
+// smtpEncodeText encodes an unstructured header text (RFC 2047): Q
+// encoding when it holds characters outside ASCII. Text that holds "=?",
+// which a reader would take for the start of an encoded word, is written
+// as B-encoded words whatever its characters, so that it reads back as
+// written.
+func smtpEncodeText(s string) string {
+	if !strings.Contains(s, "=?") {
+		return mime.QEncoding.Encode("utf-8", s)
+	}
+	// 45 bytes are 60 base64 characters: with "=?utf-8?b?" and "?=" a
+	// word stays within the 75 characters RFC 2047 allows.
+	const chunk = 45
+	var words []string
+	for len(s) > 0 {
+		n := min(chunk, len(s))
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // smtpCleanName bounds a display name.
