@@ -35,7 +35,8 @@ const (
 )
 
 // KindNotifyStaff is the outbox kind of staff notifications (safety flags,
-// rules with a notify action). Its payload is a StaffNotice.
+// rules with a notify action, redirection rules). Its payload is a
+// StaffNotice.
 const KindNotifyStaff = "notify.staff"
 
 // StaffNotice is the payload of a staff notification.
@@ -46,6 +47,9 @@ type StaffNotice struct {
 	Priority  Priority `json:"priority"`
 	Rule      string   `json:"rule"`
 	Text      string   `json:"text"`
+	// To lists the addresses the notice goes to; empty means the staff
+	// addresses of the configuration.
+	To []string `json:"to,omitempty"`
 }
 
 // maxFirings bounds the event rules one change may set off. The config
@@ -262,16 +266,21 @@ func (t *txn) notifyStaff(tk *Ticket, rule, text string) error {
 		return err
 	}
 	key := strconv.FormatUint(tk.Number, 10) + ":" + strconv.FormatUint(seq, 10)
-	err = t.enqueue(tk.Number, Effect{
-		Kind: KindNotifyStaff,
-		Key:  "notify:" + key,
-		Payload: StaffNotice{
-			Ticket: tk.Number, TicketRef: tk.Ref(), Subject: tk.Subject,
-			Priority: tk.Priority, Rule: rule, Text: text,
-		},
-	})
-	if err != nil || t.d.opts.Notifier == nil {
-		return err
+	if t.d.opts.StaffNotices {
+		err = t.enqueue(tk.Number, Effect{
+			Kind: KindNotifyStaff,
+			Key:  "notify:" + key,
+			Payload: StaffNotice{
+				Ticket: tk.Number, TicketRef: tk.Ref(), Subject: tk.Subject,
+				Priority: tk.Priority, Rule: rule, Text: text,
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if t.d.opts.Notifier == nil {
+		return nil
 	}
 	for _, p := range t.d.opts.Notifier.Pages(*tk, text, t.now) {
 		err := t.enqueue(tk.Number, Effect{

@@ -106,7 +106,7 @@ func TestTriageOnIngest(t *testing.T) {
 			c.Triage.Teams[i].Members = []string{"ana", "bob"}
 		}
 	})
-	d := openDesk(t, Options{Now: clk.Now, Triager: engine, Automator: engine})
+	d := openDesk(t, Options{Now: clk.Now, Triager: engine, Automator: engine, StaffNotices: true})
 
 	r := mustIngest(t, d, Inbound{Channel: ChannelVoicemail, SourceKey: "call-1", At: clk.Now(), From: From{Phone: "+447700900123"},
 		Transcript: "hi its sam my lipo battery is swollen and there was smoke please call me back"})
@@ -223,7 +223,7 @@ func TestEventRuleRepliesAndPages(t *testing.T) {
 	})
 	sunday := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	clk := &clock{now: sunday}
-	d := openDesk(t, Options{Now: clk.Now, Triager: engine, Automator: engine})
+	d := openDesk(t, Options{Now: clk.Now, Triager: engine, Automator: engine, StaffNotices: true})
 	r := mustIngest(t, d, Inbound{Channel: ChannelSMS, SourceKey: "night", At: sunday, From: From{Phone: "+447700900123"}, Body: "is the shop open tomorrow?"})
 	th, _ := d.Thread(r.Ticket)
 	var reply *Message

@@ -779,3 +779,75 @@ func TestFindSource(t *testing.T) {
 		t.Errorf("FindSource on another channel = %v, want ErrNotFound", err)
 	}
 }
+
+func TestAutomaticRequestsOnlyJoinTickets(t *testing.T) {
+	ctx := context.Background()
+	d := openDesk(t, Options{})
+	before, _ := d.Count()
+	// An out-of-office from someone with no ticket: nothing is stored,
+	// not even the contact.
+	_, err := d.Ingest(ctx, Inbound{Channel: ChannelEmail, SourceKey: "ooo-1", From: From{Email: "away@example.com"},
+		Subject: "Out of office", Body: "I am away until Monday.", Automatic: true})
+	if !errors.Is(err, ErrNoThread) {
+		t.Fatalf("automatic request with no ticket: err = %v, want ErrNoThread", err)
+	}
+	if n, _ := d.Count(); n != before {
+		t.Fatalf("tickets %d -> %d: an automatic request opened one", before, n)
+	}
+	if p, _ := d.List(Filter{Query: "away@example.com"}); len(p.Tickets) != 0 {
+		t.Fatalf("the automatic request left a trace: %+v", p.Tickets)
+	}
+
+	// A customer's ticket, resolved: an out-of-office answering the
+	// resolved notice joins it without reopening it.
+	r := mustIngest(t, d, Inbound{Channel: ChannelEmail, SourceKey: "c-1", From: From{Email: "pilot@example.com"},
+		Subject: "Servo jitter", Body: "My elevator servo jitters."})
+	if _, err := d.SetStatus(ctx, Actor{Kind: ActorStaff, Name: "ana"}, r.Ticket, StatusResolved, ""); err != nil {
+		t.Fatal(err)
+	}
+	ooo, err := d.Ingest(ctx, Inbound{Channel: ChannelEmail, SourceKey: "ooo-2", From: From{Email: "pilot@example.com"},
+		Subject: "Automatic reply: Servo jitter", Body: "I am away.", Automatic: true})
+	if err != nil || ooo.Ticket != r.Ticket || ooo.Created {
+		t.Fatalf("automatic reply: %+v, %v; want it on #%d", ooo, err, r.Ticket)
+	}
+	tk, _ := d.Get(r.Ticket)
+	if tk.Status != StatusResolved {
+		t.Errorf("an automatic reply moved the ticket to %s", tk.Status)
+	}
+	c, _ := d.Contact(tk.ContactID)
+	if len(c.Recent) != 1 {
+		t.Errorf("an automatic reply counted as a repeat contact: %v", c.Recent)
+	}
+	// The ticket number in its subject still threads it, even from
+	// another sender.
+	bounce, err := d.Ingest(ctx, Inbound{Channel: ChannelEmail, SourceKey: "bounce-1", From: From{Email: "mailer-daemon@example.net"},
+		Subject: "Undelivered Mail Returned to Sender", Body: "550 5.1.1 user unknown", Automatic: true, TicketNumber: r.Ticket})
+	if err != nil || bounce.Ticket != r.Ticket {
+		t.Fatalf("bounce quoting #%d: %+v, %v", r.Ticket, bounce, err)
+	}
+	// A closed ticket takes nothing automatic.
+	if _, err := d.SetStatus(ctx, Actor{Kind: ActorStaff, Name: "ana"}, r.Ticket, StatusClosed, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Ingest(ctx, Inbound{Channel: ChannelEmail, SourceKey: "bounce-2", From: From{Email: "mailer-daemon@example.net"},
+		Subject: "Undelivered", Body: "550", Automatic: true, TicketNumber: r.Ticket})
+	if !errors.Is(err, ErrNoThread) {
+		t.Errorf("automatic request for a closed ticket: %v, want ErrNoThread", err)
+	}
+}
+
+func TestEnqueueWithoutTicketIsIdempotent(t *testing.T) {
+	d := openDesk(t, Options{})
+	for range 2 {
+		if err := d.Enqueue(Effect{Kind: "notify.digest", Key: "digest:2026-11-22", Payload: map[string]string{"day": "2026-11-22"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := d.Outbox(RowPending, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Ticket != 0 || rows[0].Kind != "notify.digest" {
+		t.Fatalf("rows = %+v, want one digest row of no ticket", rows)
+	}
+}

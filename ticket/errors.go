@@ -35,6 +35,9 @@ var (
 	ErrOutboxFull = errors.New("outbox full")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrNoThread means an automatic request (Inbound.Automatic) found no
+	// ticket to join; nothing was stored.
+	ErrNoThread = errors.New("no ticket to join")
 )
 
 // TransitionError is returned when a status change is not allowed by the

@@ -34,6 +34,12 @@ type Inbound struct {
 	// NewTicket opens a new ticket even when the contact has an open one
 	// (staff entering a new request by hand).
 	NewTicket bool
+	// Automatic marks a request a machine sent: an out-of-office, a
+	// bounce, a list mail. It joins the ticket it threads onto
+	// (TicketNumber, or the contact's ticket) without reopening it or
+	// counting as a repeat contact, and opens none: with no ticket to
+	// join, Ingest stores nothing and returns ErrNoThread.
+	Automatic bool
 }
 
 // From is who sent an inbound request, as the channel knows them.

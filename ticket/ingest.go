@@ -120,6 +120,9 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment, matche
 		return Result{}, err
 	}
 	created := tk == nil
+	if created && in.Automatic {
+		return Result{}, ErrNoThread
+	}
 	var old *Ticket
 	if created {
 		tk, err = t.newTicket(in, contact.ID)
@@ -128,7 +131,7 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment, matche
 		}
 	} else {
 		old = clone(tk)
-		if tk.Status == StatusPending || tk.Status == StatusResolved || tk.Status == StatusArchived {
+		if !in.Automatic && (tk.Status == StatusPending || tk.Status == StatusResolved || tk.Status == StatusArchived) {
 			before := tk.Status
 			if err := tk.move(StatusOpen, t.now); err != nil {
 				return Result{}, err
@@ -184,8 +187,10 @@ func (t *txn) ingest(in *Inbound, phone, email string, atts []Attachment, matche
 	if err := t.applyDecision(tk, dec); err != nil {
 		return Result{}, err
 	}
-	if err := t.noteRequest(&contact, at); err != nil {
-		return Result{}, err
+	if !in.Automatic {
+		if err := t.noteRequest(&contact, at); err != nil {
+			return Result{}, err
+		}
 	}
 	if created {
 		if err := t.indexWords(tk.Number, tk.Subject, contact.Name, phone, email); err != nil {

@@ -173,6 +173,13 @@ func (t *txn) enqueue(n uint64, e Effect) error {
 	return meta.Put(keyOutboxCount, u64(count+1))
 }
 
+// Enqueue queues an effect that belongs to no ticket, such as the staff's
+// daily digest. Its key makes it idempotent: an effect whose key was
+// queued before is not queued again.
+func (d *Desk) Enqueue(e Effect) error {
+	return d.update(System, func(t *txn) error { return t.enqueue(0, e) })
+}
+
 // dueKey orders the claimable rows of a kind by the time they are due. A
 // leased row is due again when its lease ends.
 func dueKey(r *OutboxRow) []byte {

@@ -107,6 +107,11 @@ type Options struct {
 	// Notifier tells customers that their request arrived, was resolved,
 	// or waits on them; nil tells them nothing by itself.
 	Notifier Notifier
+	// StaffNotices queues a KindNotifyStaff outbox row for each staff
+	// notification (a safety flag, a rule's notify action). Set it when
+	// a consumer mails them to staff; without one the rows would only
+	// pile up.
+	StaffNotices bool
 	Triager  Triager
 	// Automator runs the event and time rules; nil runs none.
 	Automator Automator
