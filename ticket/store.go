@@ -112,7 +112,7 @@ type Options struct {
 	// a consumer mails them to staff; without one the rows would only
 	// pile up.
 	StaffNotices bool
-	Triager  Triager
+	Triager      Triager
 	// Automator runs the event and time rules; nil runs none.
 	Automator Automator
 	// Planners turn committed changes into outbox rows (sync targets,
