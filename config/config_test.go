@@ -574,6 +574,22 @@ func TestLoadProblems(t *testing.T) {
 				{Line: 2, Key: "http.listen", Message: "must be a string in quotes, not an integer"},
 			},
 		},
+		{
+			name: "staff mail rules",
+			file: "[notify]\nstaff_emails = [\"Owner <owner@shop.example>\"]\ndigest_at = \"8am\"\nstaff_url = \"counterdesk.local\"\n\n" +
+				"[[notify.redirect]]\nname = \"workshop\"\nmatch = [\"category:warrenty\", \"tag:\", \"priority:high\"]\nto = []\n",
+			want: []Problem{
+				{Line: 2, Key: "notify.staff_emails", Message: `"Owner <owner@shop.example>" is not an email address such as "owner@shop.example"`},
+				{Line: 2, Key: "notify.staff_emails", Message: "staff mails (staff_emails, [[notify.redirect]]) go out through [mail] smtp_server, which is not set"},
+				{Line: 3, Key: "notify.digest_at", Message: `must be a time of day such as "08:00", not "8am"`},
+				{Line: 4, Key: "notify.staff_url", Message: `must be "" or the address of the staff pages such as "http://counterdesk.local:8080", not "counterdesk.local"`},
+				{Line: 8, Key: `notify.redirect "workshop"`, at: "notify.redirect[1].match",
+					Message: `match: unknown category "warrenty"; use "order_status", "shipping", "returns_refunds", "warranty", "troubleshooting", "parts_availability", "general"`},
+				{Line: 8, Key: `notify.redirect "workshop"`, at: "notify.redirect[1].match", Message: `match: "tag:" needs one tag after "tag:"`},
+				{Line: 8, Key: `notify.redirect "workshop"`, at: "notify.redirect[1].match", Message: `match: "priority:high" must be "*", "tag:NAME" or "category:NAME"`},
+				{Line: 9, Key: `notify.redirect "workshop"`, at: "notify.redirect[1].to", Message: "to: must list at least one address"},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

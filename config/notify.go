@@ -1,6 +1,10 @@
 package config
 
 import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,10 +31,57 @@ type Notify struct {
 	OncallPhone string `toml:"oncall_phone"`
 	OncallFrom  string `toml:"oncall_from"`
 	OncallTo    string `toml:"oncall_to"`
+	// StaffEmails get urgent tickets (safety terms, rules with a notify
+	// action) and the daily digest by email, through [mail]'s SMTP server.
+	StaffEmails []string `toml:"staff_emails"`
+	// DigestAt is the time of day, in the shop's time zone, of the daily
+	// digest of open and overdue tickets to StaffEmails; "" sends none.
+	DigestAt string `toml:"digest_at"`
+	// StaffURL is the address of the staff pages as staff reach them,
+	// such as "http://counterdesk.local:8080", for the links in staff
+	// mails; "" leaves the links out.
+	StaffURL string `toml:"staff_url"`
+	// Redirect mails tickets to staff addresses by tag or category, one
+	// [[notify.redirect]] table each.
+	Redirect []Redirect `toml:"redirect"`
 	// The texts in each language.
 	EN Notices `toml:"en"`
 	PT Notices `toml:"pt"`
 	TR Notices `toml:"tr"`
+}
+
+// Redirect mails the tickets that match to a list of staff addresses, once
+// per ticket: a new ticket for "*", a ticket when it gets a tag
+// ("tag:lipo") or a category ("category:warranty"), at creation or later.
+type Redirect struct {
+	// Name identifies the rule in the staff mail and the logs.
+	Name string `toml:"name"`
+	// Match lists "*", "tag:NAME" and "category:NAME"; any one matches.
+	Match []string `toml:"match"`
+	// To lists the addresses the ticket goes to.
+	To []string `toml:"to"`
+}
+
+// Matches reports whether the rule takes a ticket with tags and category;
+// created says the ticket is new, which "*" asks for.
+func (r Redirect) Matches(created bool, category string, tags []string) (string, bool) {
+	for _, m := range r.Match {
+		kind, name, _ := strings.Cut(m, ":")
+		switch {
+		case m == "*" && created:
+			return "every new ticket", true
+		case kind == "tag" && slices.Contains(tags, name):
+			return "tag " + name, true
+		case kind == "category" && category != "" && category == name:
+			return "category " + name, true
+		}
+	}
+	return "", false
+}
+
+// StaffMail reports whether staff get any notification by email.
+func (n Notify) StaffMail() bool {
+	return len(n.StaffEmails) > 0 || len(n.Redirect) > 0
 }
 
 // Notices are the texts of one language, with the placeholders {number}
@@ -65,6 +116,8 @@ func defaultNotify() Notify {
 		DefaultLanguage: "en",
 		OncallFrom:      "08:00",
 		OncallTo:        "22:00",
+		StaffEmails:     []string{},
+		DigestAt:        "08:00",
 		EN: Notices{
 			Ack:           "{shop}: we received your request #{number} and will answer as soon as we can. Reply to this message to add to it.",
 			AckAfterHours: "{shop}: we received your request #{number}. We are closed now and will answer when we open ({hours}).",
@@ -94,6 +147,62 @@ const maxNoticeBytes = 600
 func (v *validator) timeOfDay(key, value, example string) {
 	_, err := time.Parse("15:04", value)
 	v.check(key, err == nil, `must be a time of day such as %q, not %q`, example, value)
+}
+
+// maxStaffEmails bounds the addresses of one list.
+const maxStaffEmails = 20
+
+// emailsProblem says what is wrong with a list of staff addresses, or "".
+func emailsProblem(list []string) string {
+	if len(list) > maxStaffEmails {
+		return fmt.Sprintf("at most %d addresses", maxStaffEmails)
+	}
+	for _, a := range list {
+		p, err := mail.ParseAddress(a)
+		if err != nil || p.Name != "" || p.Address != a {
+			return "\"" + a + "\" is not an email address such as \"owner@shop.example\""
+		}
+	}
+	return ""
+}
+
+// staffNotify checks the staff side of the [notify] table: addresses,
+// the digest, the link and the redirection rules.
+func (v *validator) staffNotify(n Notify, categories []string) {
+	if msg := emailsProblem(n.StaffEmails); msg != "" {
+		v.check("notify.staff_emails", false, "%s", msg)
+	}
+	if n.DigestAt != "" {
+		v.timeOfDay("notify.digest_at", n.DigestAt, "08:00")
+	}
+	if n.StaffURL != "" {
+		u, err := url.Parse(n.StaffURL)
+		v.check("notify.staff_url", err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil && u.RawQuery == "",
+			"must be \"\" or the address of the staff pages such as \"http://counterdesk.local:8080\", not %q", n.StaffURL)
+	}
+	names := make(map[string]bool)
+	for i, r := range n.Redirect {
+		e := elementOf("notify.redirect", i, r.Name)
+		e.check(v, "name", strings.TrimSpace(r.Name) != "" && len(r.Name) <= 64, "name: must be 1 to 64 characters")
+		v.unique(e, "name", r.Name, names)
+		e.check(v, "match", len(r.Match) > 0, "match: must list \"*\", \"tag:NAME\" or \"category:NAME\"")
+		for _, m := range r.Match {
+			kind, name, _ := strings.Cut(m, ":")
+			switch {
+			case m == "*":
+			case kind == "tag":
+				e.check(v, "match", name != "" && !strings.ContainsAny(name, " \t,"), "match: %q needs one tag after \"tag:\"", m)
+			case kind == "category":
+				e.check(v, "match", slices.Contains(categories, name), "match: unknown category %q; use %s", name, quoteAll(categories))
+			default:
+				e.check(v, "match", false, "match: %q must be \"*\", \"tag:NAME\" or \"category:NAME\"", m)
+			}
+		}
+		e.check(v, "to", len(r.To) > 0, "to: must list at least one address")
+		if msg := emailsProblem(r.To); msg != "" {
+			e.check(v, "to", false, "to: %s", msg)
+		}
+	}
 }
 
 // notify checks the [notify] table.

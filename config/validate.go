@@ -73,6 +73,13 @@ func (c Config) validate() []Problem {
 	between(&v, "backup.keep", c.Backup.Keep, 1, 365)
 	v.sync(c.Sync)
 	v.notify(c.Notify)
+	categories := make([]string, 0, len(c.Triage.Categories))
+	for _, cat := range c.Triage.Categories {
+		categories = append(categories, cat.Name)
+	}
+	v.staffNotify(c.Notify, categories)
+	v.check("notify.staff_emails", !c.Notify.StaffMail() || c.Mail.SMTPServer != "",
+		"staff mails (staff_emails, [[notify.redirect]]) go out through [mail] smtp_server, which is not set")
 	v.mail(c.Mail)
 	between(&v, "counter.max_photo_bytes", c.Counter.MaxPhotoBytes, 1024, 25<<20)
 	between(&v, "counter.min_fill", c.Counter.MinFill.Duration, time.Second, time.Minute)

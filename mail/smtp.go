@@ -474,18 +474,25 @@ func (s *SMTPSender) send(ctx context.Context, m smtpComposed) (string, error) {
 		s.report(health.OK, "sending mail through "+s.opts.Server)
 		return "", ticket.Permanent(fmt.Errorf("the mail is %d bytes; the mail server %s takes at most %d", len(m.Raw), s.opts.Server, size))
 	}
-	needUTF8 := !smtpASCII(s.opts.From) || !smtpASCII(m.To)
-	if needUTF8 {
+	rcpts := append([]string{m.To}, m.Also...)
+	needUTF8 := false
+	for _, a := range append([]string{s.opts.From}, rcpts...) {
+		if smtpASCII(a) {
+			continue
+		}
+		needUTF8 = true
 		if ok, _ := c.Extension("SMTPUTF8"); !ok {
 			s.report(health.OK, "sending mail through "+s.opts.Server)
-			return "", ticket.Permanent(fmt.Errorf("the address %s is not plain ASCII and the mail server %s does not take such addresses (no SMTPUTF8)", m.To, s.opts.Server))
+			return "", ticket.Permanent(fmt.Errorf("the address %s is not plain ASCII and the mail server %s does not take such addresses (no SMTPUTF8)", a, s.opts.Server))
 		}
 	}
 	if err := c.Mail(s.opts.From, &smtp.MailOptions{Size: int64(len(m.Raw)), UTF8: needUTF8}); err != nil {
 		return "", s.failure(ctx, "sender", err)
 	}
-	if err := c.Rcpt(m.To, nil); err != nil {
-		return "", s.failure(ctx, "recipient", err)
+	for _, to := range rcpts {
+		if err := c.Rcpt(to, nil); err != nil {
+			return "", s.failure(ctx, "recipient", err)
+		}
 	}
 	w, err := c.Data()
 	if err != nil {

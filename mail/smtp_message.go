@@ -52,6 +52,8 @@ type smtpComposed struct {
 	MessageID string // without angle brackets
 	Ticket    uint64 // the ticket that holds the message (after merges)
 	To        string // envelope recipient
+	// Also lists further envelope recipients (staff mails go to several).
+	Also []string
 	Raw       []byte // the whole message, CRLF line ends
 	// Sent is set when the message was recorded as sent before: it is
 	// not sent again.
