@@ -9,6 +9,7 @@ import (
 	"github.com/counterdesk/counterdesk/config"
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/mail"
+	notices "github.com/counterdesk/counterdesk/notify"
 	"github.com/counterdesk/counterdesk/ticket"
 )
 
@@ -17,7 +18,7 @@ var mailActor = ticket.Actor{Kind: ticket.ActorChannel, Name: "email"}
 
 // runMail reads the support mailbox and sends the email outbox until ctx
 // ends, each part when it is configured.
-func runMail(ctx context.Context, cfg config.Config, desk *ticket.Desk, reg *health.Registry, log *slog.Logger) {
+func runMail(ctx context.Context, cfg config.Config, desk *ticket.Desk, staff *notices.Notifier, reg *health.Registry, log *slog.Logger) {
 	m := cfg.Mail
 	if m.IMAPServer == "" && m.SMTPServer == "" {
 		reg.Set(mail.IMAPHealthName, health.Disabled, "no support mailbox configured ([mail] imap_server)")
@@ -79,9 +80,35 @@ func runMail(ctx context.Context, cfg config.Config, desk *ticket.Desk, reg *hea
 					log.Error("sending mail stopped", "err", err)
 				}
 			}()
+			if staffMail(cfg) {
+				send := staffSender(desk, staff, s)
+				for _, kind := range []string{ticket.KindNotifyStaff, notices.KindDigest} {
+					started++
+					go func() {
+						defer func() { done <- struct{}{} }()
+						if err := desk.Consume(ctx, kind, send); err != nil {
+							log.Error("sending staff mail stopped", "kind", kind, "err", err)
+						}
+					}()
+				}
+			}
 		}
 	}
 	for range started {
 		<-done
+	}
+}
+
+// staffSender is the outbox consumer of staff mails: the notifier writes
+// each from the ticket's state at the time, the SMTP sender sends it. A
+// mail with no one to go to (no staff_emails for an urgent ticket, a
+// ticket deleted since) is done with.
+func staffSender(desk *ticket.Desk, staff *notices.Notifier, s *mail.SMTPSender) ticket.Handler {
+	return func(ctx context.Context, row ticket.OutboxRow) error {
+		m, err := staff.StaffMail(desk, row, time.Now())
+		if err != nil || len(m.To) == 0 {
+			return err
+		}
+		return s.SendStaff(ctx, row, mail.StaffMessage{To: m.To, Subject: m.Subject, Body: m.Body, Key: m.Key})
 	}
 }

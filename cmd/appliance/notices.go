@@ -21,3 +21,9 @@ func customerNotices(cfg config.Config, rules *triage.Engine) *notices.Notifier 
 	}
 	return notices.New(notices.Options{Config: cfg.Notify, Shop: cfg.Shop.Name, Hours: rules.HoursText(), OwnNumbers: own, Location: cfg.Location()})
 }
+
+// staffMail reports whether staff get mails: some staff address or
+// redirection rule is configured, and a mail server to send them through.
+func staffMail(cfg config.Config) bool {
+	return cfg.Notify.StaffMail() && cfg.Mail.SMTPServer != ""
+}

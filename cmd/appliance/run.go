@@ -17,6 +17,7 @@ import (
 	"github.com/counterdesk/counterdesk/health"
 	"github.com/counterdesk/counterdesk/modem"
 	"github.com/counterdesk/counterdesk/modem/pdu"
+	notices "github.com/counterdesk/counterdesk/notify"
 	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/counterdesk/counterdesk/triage"
 	"github.com/counterdesk/counterdesk/ui"
@@ -159,8 +160,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, enviro
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		runMail(channels, cfg, desk, reg, log.With("subsystem", "mail"))
+		runMail(channels, cfg, desk, customerNotices(cfg, rules), reg, log.With("subsystem", "mail"))
 	}()
+	if staffMail(cfg) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			notices.RunDigest(channels, notices.DigestOptions{
+				At: cfg.Notify.DigestAt, Location: cfg.Location(), To: cfg.Notify.StaffEmails,
+				Enqueue: desk.Enqueue, Trusted: clock.Synced, Logger: log.With("subsystem", "digest"),
+			})
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -252,6 +263,11 @@ func openDeskRules(dataDir string, cfg config.Config, clock ticket.Clock, log *s
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: triage rules: %w", errConfig, err)
 	}
+	notifier := customerNotices(cfg, rules)
+	planners := syncPlanner(cfg.Sync)
+	if staffMail(cfg) && len(cfg.Notify.Redirect) > 0 {
+		planners = append(planners, notifier) // the redirection rules
+	}
 	d, err := ticket.Open(dataDir, ticket.Options{
 		Triager:      rules,
 		Automator:    rules,
@@ -272,9 +288,10 @@ func openDeskRules(dataDir string, cfg config.Config, clock ticket.Clock, log *s
 			BackoffMax:  cfg.Outbox.BackoffMax.Duration,
 			MaxPending:  cfg.Outbox.MaxPending,
 		},
-		Planners: syncPlanner(cfg.Sync),
-		Notifier: customerNotices(cfg, rules),
-		Clock:    clock,
+		Planners:     planners,
+		Notifier:     notifier,
+		StaffNotices: staffMail(cfg) && len(cfg.Notify.StaffEmails) > 0,
+		Clock:        clock,
 		Logger:   log.With("subsystem", "store"),
 	})
 	if errors.Is(err, ticket.ErrNewerSchema) {
