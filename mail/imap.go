@@ -137,6 +137,15 @@ type IMAPOptions struct {
 	Logger   *slog.Logger
 	Health   *health.Registry
 	Ingester IMAPIngester
+	// Bounced, when set, is told of a bounce that reports an outbound
+	// mail of the box as failed for good (see IMAPReceiver): messageID is
+	// the outbound message of ticket ticketNumber, detail a line such as
+	// "bounced: 550 5.1.1 <a@example.com>: user unknown". The appliance
+	// records it with Desk.SetDelivery(..., ticket.DeliveryFailed,
+	// detail). It is called after the bounce was stored and before the
+	// mail is acknowledged, so a crash in between calls it again; an
+	// error is logged and the mail taken in all the same.
+	Bounced func(ctx context.Context, ticketNumber, messageID uint64, detail string) error
 }
 
 func (o IMAPOptions) withDefaults() IMAPOptions {
@@ -243,14 +252,37 @@ func (o IMAPOptions) validate() error {
 // are stored without angle brackets: the SourceKey and Meta "message_id"
 // hold "abc@example.com"; Meta "in_reply_to" and "references" hold the
 // field values with brackets.
+//
+// Automatic mail. A mail flagged "auto_reply" (an out-of-office, a list
+// mail, a bounce: see imapAutoReply) is ingested with Inbound.Automatic:
+// it joins the ticket it threads onto without reopening it, and opens
+// none. When it threads onto no ticket, Ingest stores nothing and returns
+// ticket.ErrNoThread; the receiver then acknowledges the mail like a
+// stored one (\Seen, or moved to the processed folder), so it is not read
+// again, counts it in counterdesk_mail_ignored_total (not in
+// counterdesk_mail_received_total), and logs it at debug level with the
+// reason it is automatic.
+//
+// Bounces. A delivery status notification (RFC 3464, a multipart/report
+// with report-type delivery-status) or a mail server's plain-text bounce
+// (from MAILER-DAEMON or postmaster, quoting the returned mail's
+// Message-ID) is flagged "bounce" and "auto_reply", with what it reports
+// in Meta "bounce_recipient", "bounce_action", "bounce_status",
+// "bounce_diagnostic" and "bounce_message_id". The returned mail's
+// Message-ID is tried first for threading, so the bounce of a box mail
+// joins its ticket. When that Message-ID names an outbound message of
+// the box ("counterdesk.UUID.MSGID@HOST"), the delivery failed for good
+// (Action failed, or a 5.x.x status; a delayed delivery does not count),
+// and the bounce was stored on that message's ticket, IMAPOptions.Bounced
+// is called with the ticket, the message and a line for the staff.
 type IMAPReceiver struct {
 	opts IMAPOptions
 	host string
 	// wake is signalled when the server reports new mail (EXISTS).
 	wake chan struct{}
 
-	received, raw, dropped, failures atomic.Int64
-	connected                        atomic.Bool
+	received, raw, dropped, ignored, failures atomic.Int64
+	connected                                 atomic.Bool
 }
 
 // NewIMAPReceiver checks opts and returns a receiver; Run starts it.
@@ -521,6 +553,7 @@ func (r *IMAPReceiver) take(ctx context.Context, c *imapclient.Client, uid imap.
 	p := imapParse(raw, lim)
 	in := p.in
 	in.At = imapAt(in.At, m.InternalDate)
+	in.Automatic = slices.Contains(in.Flags, IMAPFlagAutoReply)
 	if in.TicketNumber, err = r.thread(p); err != nil {
 		return fmt.Errorf("thread mail %d (%s): %w", uid, in.SourceKey, err)
 	}
@@ -533,8 +566,22 @@ func (r *IMAPReceiver) take(ctx context.Context, c *imapclient.Client, uid imap.
 		res, err = o.Ingester.Ingest(ctx, fallback)
 		in = fallback
 	}
+	if in.Automatic && errors.Is(err, ticket.ErrNoThread) {
+		// An automatic mail that answers no ticket: nothing to store,
+		// and nothing to read again.
+		if err := r.ack(c, uid); err != nil {
+			return err
+		}
+		r.ignored.Add(1)
+		o.Logger.Debug("mail: ignored an automatic mail that answers no ticket", "uid", uid, "message_id", in.SourceKey,
+			"from", in.From.Email, "subject", in.Subject, "reason", in.Meta["auto_submitted"], "flags", in.Flags)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("store mail %d (%s): %w", uid, in.SourceKey, err)
+	}
+	if p.bounce != nil {
+		r.bounced(ctx, uid, p.bounce, res)
 	}
 	// Durable: now, and only now, tell the server.
 	if err := r.ack(c, uid); err != nil {
@@ -554,13 +601,42 @@ func (r *IMAPReceiver) take(ctx context.Context, c *imapclient.Client, uid imap.
 	return nil
 }
 
+// bounced tells IMAPOptions.Bounced of a bounce that reports an outbound
+// mail of the box as failed, when the bounce was stored on that mail's
+// ticket (res). A duplicate counts: the first take may have crashed
+// before telling it.
+func (r *IMAPReceiver) bounced(ctx context.Context, uid imap.UID, b *imapBounce, res ticket.Result) {
+	o := r.opts
+	if o.Bounced == nil || !b.failed {
+		return
+	}
+	uuid, id, ok := imapBoxID(b.original)
+	if !ok {
+		return
+	}
+	n, err := o.Ingester.FindUUID(uuid)
+	if err != nil || n != res.Ticket {
+		o.Logger.Debug("mail: the bounce is not on the ticket of the mail it returns", "uid", uid,
+			"returned", b.original, "stored_on", res.Ticket, "err", err)
+		return
+	}
+	detail := b.detail()
+	if err := o.Bounced(ctx, n, id, detail); err != nil {
+		o.Logger.Warn("mail: could not mark the bounced mail failed", "uid", uid, "ticket", n, "message", id,
+			"detail", detail, "err", err)
+		return
+	}
+	o.Logger.Info("mail: a mail of the box bounced", "ticket", n, "message", id, "detail", detail)
+}
+
 // imapFallback is the raw form of a mail the Desk refused as parsed:
 // no sender fields (the address is kept in Meta), the start of the raw
 // text as the body, and why in Meta "ingest_error".
 func imapFallback(in ticket.Inbound, raw []byte, lim imapLimits, why error) ticket.Inbound {
 	out := ticket.Inbound{Channel: in.Channel, SourceKey: in.SourceKey, At: in.At, Subject: in.Subject,
-		Flags: slices.Clone(in.Flags), Meta: ticket.Meta{}, TicketNumber: in.TicketNumber}
-	for _, k := range []string{"message_id", "in_reply_to", "references", "auto_submitted"} {
+		Flags: slices.Clone(in.Flags), Meta: ticket.Meta{}, TicketNumber: in.TicketNumber, Automatic: in.Automatic}
+	for _, k := range []string{"message_id", "in_reply_to", "references", "auto_submitted",
+		"bounce_recipient", "bounce_action", "bounce_status", "bounce_diagnostic", "bounce_message_id"} {
 		if v, ok := in.Meta[k]; ok {
 			out.Meta[k] = v
 		}
@@ -675,6 +751,7 @@ func (r *IMAPReceiver) metrics() []health.Metric {
 		{Name: "counterdesk_mail_received_total", Type: "counter", Help: "Mails taken in from the IMAP mailbox.", Value: float64(r.received.Load())},
 		{Name: "counterdesk_mail_raw_total", Type: "counter", Help: "Mails stored raw because they could not be parsed.", Value: float64(r.raw.Load())},
 		{Name: "counterdesk_mail_attachments_dropped_total", Type: "counter", Help: "Mails with an attachment dropped at a limit.", Value: float64(r.dropped.Load())},
+		{Name: "counterdesk_mail_ignored_total", Type: "counter", Help: "Automatic mails (out-of-office, bounces) that answered no ticket and were acknowledged without being stored.", Value: float64(r.ignored.Load())},
 		{Name: "counterdesk_mail_imap_failures_total", Type: "counter", Help: "IMAP sessions that ended in an error.", Value: float64(r.failures.Load())},
 	}
 }

@@ -1,357 +1,176 @@
 package mail
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"context"
 	"fmt"
-	"math/big"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/counterdesk/counterdesk/mail/mailtest"
+	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// imapDovecot is a real dovecot IMAP server run for one test: its own
-// config, a passwd-file user, maildirs in a temporary folder, listening on
-// free ports of 127.0.0.1: one plain (with STARTTLS), one with implicit
-// TLS under a certificate made for the test.
-type imapDovecot struct {
-	addr       string // plain text, STARTTLS offered
-	tlsAddr    string // implicit TLS
-	roots      *x509.CertPool
-	user, pass string
-	dir        string
-	cmd        *exec.Cmd
+// imapCrashOn stores through the Desk and, for the mail whose source key
+// is key, fails after the commit as if the process died before it could
+// acknowledge the mail (or tell anyone of a bounce).
+type imapCrashOn struct {
+	*ticket.Desk
+	key     string
+	crashed chan ticket.Result
 }
 
-// imapDovecotBin finds dovecot, or skips the test on a laptop without it
-// and fails it in CI (CI=true), where make check installs it.
-func imapDovecotBin(t *testing.T) string {
-	for _, p := range []string{"dovecot", "/usr/sbin/dovecot"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
+func (c *imapCrashOn) Ingest(ctx context.Context, in ticket.Inbound) (ticket.Result, error) {
+	res, err := c.Desk.Ingest(ctx, in)
+	if err != nil || in.SourceKey != c.key {
+		return res, err
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("dovecot is not installed; make check installs it (apt-get install dovecot-imapd)")
-	}
-	t.Skip("dovecot is not installed (apt-get install dovecot-imapd); skipping the IMAP tests against a real server")
-	return ""
+	c.crashed <- res
+	return res, fmt.Errorf("killed after storing %s", in.SourceKey)
 }
 
-// imapStartDovecot starts dovecot as the current user, the way its
-// documentation describes running it unprivileged. Dovecot refuses to
-// run its login processes as root, so when the tests run as root the
-// server runs as the "dovecot" system user its package creates.
-func imapStartDovecot(t *testing.T) *imapDovecot {
-	t.Helper()
-	bin := imapDovecotBin(t)
-	// A short path: dovecot's sockets live in it, and a socket path has
-	// at most 107 bytes.
-	dir, err := os.MkdirTemp("", "imapd-")
+// The support mailbox of a real dovecot, as the issue's proof describes
+// it: two customers write; staff answer both; then the first customer's
+// reply to the box's mail, a bounce of the box's mail to the second, and
+// an out-of-office from a stranger arrive. The fetcher is killed after
+// it stored the bounce and before it acknowledged it, and restarted.
+// Each mail lands as expected: the reply on the first ticket, the bounce
+// on the second (which stays waiting, with the staff reply marked
+// failed), the out-of-office nowhere; and nothing is stored twice.
+func TestIMAPDovecotMailbox(t *testing.T) {
+	d := mailtest.StartDovecot(t)
+	desk, err := ticket.Open(t.TempDir(), ticket.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cred *syscall.Credential
-	if os.Getuid() == 0 {
-		if u, err = user.Lookup("dovecot"); err != nil {
-			t.Fatalf("running as root needs the dovecot system user, which the dovecot-core package creates: %v", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	group, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &imapDovecot{user: "desk", pass: "s3cret-Desk-Passw0rd", dir: dir}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte(d.user+":{PLAIN}"+d.pass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, sub := range []string{"run", "state", "mail", "home"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d.roots = imapTestCert(t, dir)
-	for attempt := 0; ; attempt++ {
-		port, tlsPort := imapFreePort(t), imapFreePort(t)
-		conf := fmt.Sprintf(`# dovecot for one test, run unprivileged
-base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-info_log_path = %[1]s/dovecot.log
-default_internal_user = %[2]s
-default_internal_group = %[3]s
-default_login_user = %[2]s
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <%[1]s/cert.pem
-ssl_key = <%[1]s/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = %[4]s
-last_valid_uid = %[4]s
-mail_location = maildir:%[1]s/mail/%%u
-mailbox_idle_check_interval = 1 secs
-auth_failure_delay = 0
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%u %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]s gid=%[5]s home=%[1]s/home/%%u
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]d
-  }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = %[7]d
-  }
-}
-service anvil {
-  chroot =
-}
-`, dir, u.Username, group.Name, u.Uid, u.Gid, port, tlsPort)
-		confPath := filepath.Join(dir, "dovecot.conf")
-		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if cred != nil {
-			filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-				if err == nil {
-					err = os.Chown(p, int(cred.Uid), int(cred.Gid))
-				}
-				return err
-			})
-		}
-		cmd := exec.Command(bin, "-F", "-c", confPath)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start dovecot: %v", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		d.addr, d.cmd = net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd
-		d.tlsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
-		if err := d.waitReady(exited); err != nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			if attempt < 2 {
-				t.Logf("dovecot did not come up on port %d, trying another: %v", port, err)
-				continue
-			}
-			t.Fatalf("dovecot did not come up: %v\n%s\n%s", err, out.String(), log)
-		}
-		t.Cleanup(func() {
-			syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-			select {
-			case <-exited:
-				// Whatever of this server's process group is left.
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			case <-time.After(5 * time.Second):
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-exited
-			}
-		})
-		return d
-	}
-}
+	t.Cleanup(func() { desk.Close() })
+	ctx := context.Background()
+	const domain = "modellbau-hartmann.example"
+	bounceKey := imapWants["bounce-postfix-dsn.eml"].key
 
-// waitReady waits until a client can log in.
-func (d *imapDovecot) waitReady(exited <-chan error) error {
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("dovecot exited: %v", err)
-		default:
+	first := []imap.UID{
+		d.Deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml")),
+		d.Deliver(t, "INBOX", imapFixture(t, "windows1252-qp.eml")),
+	}
+	crash := &imapCrashOn{Desk: desk, key: bounceKey, crashed: make(chan ticket.Result, 1)}
+	rec := &imapBounceRecorder{desk: desk}
+	opts := imapOptions(d, crash, &imapLog{})
+	opts.Bounced = rec.bounced
+	opts.RetryMin = time.Hour // the killed fetcher does not come back
+	stop := imapRun(t, opts)
+	imapWait(t, 20*time.Second, "the customers' mails seen", func() bool {
+		return d.Seen(t, "INBOX", first[0]) && d.Seen(t, "INBOX", first[1])
+	})
+	a, err := desk.FindSource(ticket.ChannelEmail, imapWants["plain-utf8.eml"].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := desk.FindSource(ticket.ChannelEmail, imapWants["windows1252-qp.eml"].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, _ := desk.Get(a)
+	tb, _ := desk.Get(b)
+	replyA, err := desk.Reply(ctx, ticket.Staff("anna"), a, ticket.Reply{Body: "Das Höhenruder ist da."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyB, err := desk.Reply(ctx, ticket.Staff("anna"), b, ticket.Reply{Body: "Bitte schicken Sie uns den Motor.", Status: ticket.StatusPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	answer := strings.ReplaceAll(string(imapFixture(t, "reply-in-reply-to.eml")),
+		"counterdesk.3f0c6a3e-8b1d-4c55-9a47-2f1e0d9b7c21.7@counterdesk.invalid", SMTPMessageID(ta.UUID, replyA.ID, domain))
+	answer = strings.ReplaceAll(answer, "[#1042]", fmt.Sprintf("[#%d]", ta.Number))
+	later := []imap.UID{
+		d.Deliver(t, "INBOX", []byte(answer)),
+		d.Deliver(t, "INBOX", imapWithID(t, "bounce-postfix-dsn.eml", SMTPMessageID(tb.UUID, replyB.ID, domain))),
+		d.Deliver(t, "INBOX", imapFixture(t, "auto-reply.eml")),
+	}
+	select {
+	case res := <-crash.crashed:
+		if res.Ticket != b || res.Created {
+			t.Errorf("the bounce was stored on ticket %d (created %v), want %d", res.Ticket, res.Created, b)
 		}
-		c, err := d.client()
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		last = err
-		time.Sleep(100 * time.Millisecond)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the bounce was not stored")
 	}
-	return fmt.Errorf("no login within 20s: %v", last)
-}
+	stop()
+	if !d.Seen(t, "INBOX", later[0]) || d.Seen(t, "INBOX", later[1]) || d.Seen(t, "INBOX", later[2]) {
+		t.Fatalf("after the kill: %+v", d.Mails(t, "INBOX"))
+	}
+	if n := len(rec.got()); n != 0 {
+		t.Fatalf("Bounced called %d times by the killed fetcher", n)
+	}
 
-// imapTestCert writes a self-signed certificate for 127.0.0.1 into dir
-// (cert.pem, key.pem) and returns a pool that trusts it.
-func imapTestCert(t *testing.T, dir string) *x509.CertPool {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "imap test server"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return pool
-}
-
-func imapFreePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// client returns a logged-in client of the test user.
-func (d *imapDovecot) client() (*imapclient.Client, error) {
-	c, err := imapclient.DialInsecure(d.addr, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(d.user, d.pass).Wait(); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
-}
-
-// deliver appends a mail to a mailbox with flags, as the mail server's
-// delivery would, and returns its UID.
-func (d *imapDovecot) deliver(t *testing.T, mailbox string, raw []byte, flags ...imap.Flag) imap.UID {
-	t.Helper()
-	c, err := d.client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if mailbox != "INBOX" {
-		c.Create(mailbox, nil).Wait() // may exist
-	}
-	cmd := c.Append(mailbox, int64(len(raw)), &imap.AppendOptions{Flags: flags})
-	if _, err := cmd.Write(raw); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := cmd.Wait()
-	if err != nil {
-		t.Fatalf("append to %s: %v", mailbox, err)
-	}
-	return data.UID
-}
-
-// imapFlagged is a mail in a mailbox as the server shows it.
-type imapFlagged struct {
-	UID     imap.UID
-	Subject string
-	Seen    bool
-}
-
-// mails lists a mailbox with each mail's \Seen flag.
-func (d *imapDovecot) mails(t *testing.T, mailbox string) []imapFlagged {
-	t.Helper()
-	c, err := d.client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
-	if err != nil {
-		t.Fatalf("select %s: %v", mailbox, err)
-	}
-	if sel.NumMessages == 0 {
-		return nil
-	}
-	var set imap.SeqSet
-	set.AddRange(1, sel.NumMessages)
-	bufs, err := c.Fetch(set, &imap.FetchOptions{UID: true, Flags: true, Envelope: true}).Collect()
-	if err != nil {
-		t.Fatalf("fetch %s: %v", mailbox, err)
-	}
-	var out []imapFlagged
-	for _, b := range bufs {
-		f := imapFlagged{UID: b.UID}
-		if b.Envelope != nil {
-			f.Subject = b.Envelope.Subject
-		}
-		for _, fl := range b.Flags {
-			if fl == imap.FlagSeen {
-				f.Seen = true
+	// Restart.
+	opts = imapOptions(d, desk, &imapLog{})
+	opts.Bounced = rec.bounced
+	r, _ := imapStart(t, opts)
+	imapWait(t, 20*time.Second, "every mail seen after the restart", func() bool {
+		for _, m := range d.Mails(t, "INBOX") {
+			if !m.Seen {
+				return false
 			}
 		}
-		out = append(out, f)
-	}
-	return out
-}
+		return true
+	})
 
-// seen reports whether the mail with uid is \Seen.
-func (d *imapDovecot) seen(t *testing.T, mailbox string, uid imap.UID) bool {
-	for _, m := range d.mails(t, mailbox) {
-		if m.UID == uid {
-			return m.Seen
+	if n, _ := desk.Count(); n != 2 {
+		t.Errorf("%d tickets, want 2", n)
+	}
+	thA, _ := desk.Thread(a)
+	thB, _ := desk.Thread(b)
+	// A: the customer's mail, the staff reply, the customer's answer.
+	answered := slices.ContainsFunc(thA.Messages, func(m ticket.Message) bool { return m.SourceKey == imapWants["reply-in-reply-to.eml"].key })
+	if len(thA.Messages) != 3 || !answered {
+		t.Errorf("ticket A: %d messages %+v", len(thA.Messages), thA.Messages)
+	}
+	// B: the customer's mail, the staff reply, one bounce.
+	var bounces int
+	for _, m := range thB.Messages {
+		if m.SourceKey == bounceKey {
+			bounces++
+			if !slices.Contains(m.Flags, IMAPFlagBounce) || m.Meta["bounce_status"] != "5.1.1" {
+				t.Errorf("bounce flags %q meta %q", m.Flags, m.Meta)
+			}
+		}
+		if m.ID == replyB.ID && m.Delivery != ticket.DeliveryFailed {
+			t.Errorf("the bounced reply: delivery %q, want failed", m.Delivery)
 		}
 	}
-	t.Fatalf("mail %d is not in %s", uid, mailbox)
-	return false
-}
-
-// logText is the server's log, for failure messages.
-func (d *imapDovecot) logText() string {
-	b, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
-	return strings.TrimSpace(string(b))
+	if len(thB.Messages) != 3 || bounces != 1 {
+		t.Errorf("ticket B: %d messages, %d bounces, want 3 and 1", len(thB.Messages), bounces)
+	}
+	if thB.Ticket.Status != ticket.StatusPending {
+		t.Errorf("ticket B is %s, want pending: a bounce does not reopen", thB.Ticket.Status)
+	}
+	want := []imapBounceCall{{b, replyB.ID, imapBounceWants["bounce-postfix-dsn.eml"].detail}}
+	if got := rec.got(); !slices.Equal(got, want) {
+		t.Errorf("Bounced calls %+v, want %+v", got, want)
+	}
+	delivery := 0
+	for _, e := range thB.Events {
+		if e.Action == "delivery" && e.After == ticket.DeliveryFailed {
+			delivery++
+			if e.Why != want[0].detail {
+				t.Errorf("delivery event: %q", e.Why)
+			}
+		}
+	}
+	if delivery != 1 {
+		t.Errorf("%d failed-delivery events, want 1", delivery)
+	}
+	if _, err := desk.FindSource(ticket.ChannelEmail, imapWants["auto-reply.eml"].key); err == nil {
+		t.Error("the stranger's out-of-office was stored")
+	}
+	if n := imapMetric(t, r, "counterdesk_mail_ignored_total"); n != 1 {
+		t.Errorf("ignored %v, want 1", n)
+	}
+	if n := imapMetric(t, r, "counterdesk_mail_received_total"); n != 1 {
+		t.Errorf("received %v after the restart, want 1 (the bounce, again)", n)
+	}
 }

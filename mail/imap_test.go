@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/counterdesk/counterdesk/health"
+	"github.com/counterdesk/counterdesk/mail/mailtest"
 	"github.com/counterdesk/counterdesk/ticket"
 	"github.com/emersion/go-imap/v2"
 )
@@ -29,6 +30,9 @@ type imapFake struct {
 	entered chan string   // when set, told each source key on entry
 	uuids   map[string]uint64
 	sources map[string]uint64
+	// noThread refuses an automatic mail that names no ticket, as the
+	// Desk does when the contact has none either.
+	noThread bool
 }
 
 var _ IMAPIngester = (*imapFake)(nil)
@@ -54,13 +58,22 @@ func (f *imapFake) Ingest(ctx context.Context, in ticket.Inbound) (ticket.Result
 		f.fail--
 		return ticket.Result{}, errors.New("disk I/O error")
 	}
+	number := func(i int) uint64 {
+		if n := f.got[i].TicketNumber; n != 0 {
+			return n
+		}
+		return uint64(1001 + i)
+	}
 	for i, g := range f.got {
 		if g.SourceKey == in.SourceKey {
-			return ticket.Result{Ticket: uint64(1001 + i), Duplicate: true}, nil
+			return ticket.Result{Ticket: number(i), Duplicate: true}, nil
 		}
 	}
+	if f.noThread && in.Automatic && in.TicketNumber == 0 {
+		return ticket.Result{}, fmt.Errorf("ingest email %q: %w", in.SourceKey, ticket.ErrNoThread)
+	}
 	f.got = append(f.got, in)
-	return ticket.Result{Ticket: uint64(1000 + len(f.got)), Created: true}, nil
+	return ticket.Result{Ticket: number(len(f.got) - 1), Created: in.TicketNumber == 0}, nil
 }
 
 func (f *imapFake) FindUUID(uuid string) (uint64, error) {
@@ -106,9 +119,9 @@ func (l *imapLog) String() string {
 }
 
 // imapOptions are options for a receiver of the test server's INBOX.
-func imapOptions(d *imapDovecot, ing IMAPIngester, log *imapLog) IMAPOptions {
+func imapOptions(d *mailtest.Dovecot, ing IMAPIngester, log *imapLog) IMAPOptions {
 	return IMAPOptions{
-		Server: d.addr, TLS: IMAPNoTLS, Username: d.user, Password: d.pass,
+		Server: d.Addr, TLS: IMAPNoTLS, Username: d.User, Password: d.Pass,
 		PollInterval: time.Hour, MaxAttachmentBytes: imapTestLimits.attBytes, MaxAttachments: imapTestLimits.atts,
 		RetryMin: 100 * time.Millisecond, RetryMax: time.Second, DialTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -118,6 +131,14 @@ func imapOptions(d *imapDovecot, ing IMAPIngester, log *imapLog) IMAPOptions {
 
 // imapRun runs a receiver until the test ends or stop is called.
 func imapRun(t *testing.T, opts IMAPOptions) (stop func()) {
+	t.Helper()
+	_, stop = imapStart(t, opts)
+	return stop
+}
+
+// imapStart runs a receiver until the test ends or stop is called, and
+// returns it.
+func imapStart(t *testing.T, opts IMAPOptions) (r *IMAPReceiver, stop func()) {
 	t.Helper()
 	r, err := NewIMAPReceiver(opts)
 	if err != nil {
@@ -141,7 +162,19 @@ func imapRun(t *testing.T, opts IMAPOptions) (stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return r, stop
+}
+
+// imapMetric is the value of one of the receiver's metrics.
+func imapMetric(t *testing.T, r *IMAPReceiver, name string) float64 {
+	t.Helper()
+	for _, m := range r.metrics() {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 // imapWait polls cond until it holds or the time is up.
@@ -168,9 +201,9 @@ var imapFixtureOrder = []string{
 // Every fixture, delivered to a real dovecot, becomes the expected
 // Inbound, in delivery order, and is \Seen afterwards.
 func TestIMAPReceiveFixtures(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	for _, name := range imapFixtureOrder {
-		d.deliver(t, "INBOX", imapFixture(t, name))
+		d.Deliver(t, "INBOX", imapFixture(t, name))
 	}
 	fake := &imapFake{}
 	log := &imapLog{}
@@ -180,6 +213,9 @@ func TestIMAPReceiveFixtures(t *testing.T) {
 	got := fake.inbounds()
 	for i, name := range imapFixtureOrder {
 		imapCheck(t, name, got[i], nil, imapWants[name])
+		if want := slices.Contains(imapWants[name].flags, IMAPFlagAutoReply); got[i].Automatic != want {
+			t.Errorf("%s: Automatic %v, want %v", name, got[i].Automatic, want)
+		}
 	}
 	// The auto-reply's In-Reply-To is unknown to the fake, so the
 	// subject's [#1051] is used.
@@ -187,7 +223,7 @@ func TestIMAPReceiveFixtures(t *testing.T) {
 		t.Errorf("auto-reply: ticket number %d, want 1051 from the subject", n)
 	}
 	imapWait(t, 5*time.Second, "all mails seen", func() bool {
-		for _, m := range d.mails(t, "INBOX") {
+		for _, m := range d.Mails(t, "INBOX") {
 			if !m.Seen {
 				return false
 			}
@@ -197,7 +233,7 @@ func TestIMAPReceiveFixtures(t *testing.T) {
 	if h := imapHealth(opts); h.State != health.OK || !strings.Contains(h.Detail, "IDLE") {
 		t.Errorf("health %+v", h)
 	}
-	if strings.Contains(log.String(), d.pass) {
+	if strings.Contains(log.String(), d.Pass) {
 		t.Error("the password is in the log")
 	}
 }
@@ -205,8 +241,8 @@ func TestIMAPReceiveFixtures(t *testing.T) {
 // A mail is \Seen only after Ingest returned; an Ingest that fails leaves
 // it unseen, and the next pass takes it in.
 func TestIMAPSeenOnlyAfterIngest(t *testing.T) {
-	d := imapStartDovecot(t)
-	uid := d.deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
+	d := mailtest.StartDovecot(t)
+	uid := d.Deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
 	hold := make(chan struct{})
 	fake := &imapFake{hold: hold, entered: make(chan string, 10), fail: 1}
 	opts := imapOptions(d, fake, &imapLog{})
@@ -218,7 +254,7 @@ func TestIMAPSeenOnlyAfterIngest(t *testing.T) {
 		t.Fatal("Ingest was not called")
 	}
 	time.Sleep(300 * time.Millisecond)
-	if d.seen(t, "INBOX", uid) {
+	if d.Seen(t, "INBOX", uid) {
 		t.Fatal("the mail is seen while Ingest has not returned")
 	}
 	// The first Ingest fails: the mail must stay unseen.
@@ -231,7 +267,7 @@ func TestIMAPSeenOnlyAfterIngest(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the mail was not taken in again after Ingest failed")
 	}
-	imapWait(t, 10*time.Second, "mail seen after Ingest succeeded", func() bool { return d.seen(t, "INBOX", uid) })
+	imapWait(t, 10*time.Second, "mail seen after Ingest succeeded", func() bool { return d.Seen(t, "INBOX", uid) })
 	if got := fake.inbounds(); len(got) != 1 || got[0].SourceKey != imapWants["plain-utf8.eml"].key {
 		t.Fatalf("stored %d mails", len(got))
 	}
@@ -262,8 +298,8 @@ func (c *imapCrash) Ingest(ctx context.Context, in ticket.Inbound) (ticket.Resul
 // A crash between Ingest and \Seen takes the mail in again on restart,
 // and the Desk keeps one message.
 func TestIMAPRestartNoDuplicate(t *testing.T) {
-	d := imapStartDovecot(t)
-	uid := d.deliver(t, "INBOX", imapFixture(t, "photo-attachment.eml"))
+	d := mailtest.StartDovecot(t)
+	uid := d.Deliver(t, "INBOX", imapFixture(t, "photo-attachment.eml"))
 	desk, err := ticket.Open(t.TempDir(), ticket.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -281,14 +317,14 @@ func TestIMAPRestartNoDuplicate(t *testing.T) {
 		t.Fatal("nothing stored")
 	}
 	stop()
-	if d.seen(t, "INBOX", uid) {
+	if d.Seen(t, "INBOX", uid) {
 		t.Fatal("the mail is seen although the receiver crashed before acknowledging it")
 	}
 
 	log := &imapLog{}
 	opts = imapOptions(d, desk, log)
 	imapRun(t, opts)
-	imapWait(t, 20*time.Second, "mail seen after restart", func() bool { return d.seen(t, "INBOX", uid) })
+	imapWait(t, 20*time.Second, "mail seen after restart", func() bool { return d.Seen(t, "INBOX", uid) })
 	if !strings.Contains(log.String(), "duplicate=true") {
 		t.Errorf("the restart did not see a duplicate:\n%s", log)
 	}
@@ -310,23 +346,23 @@ func TestIMAPRestartNoDuplicate(t *testing.T) {
 // With IDLE a new mail arrives within seconds, although the poll interval
 // is an hour.
 func TestIMAPIdle(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	fake := &imapFake{}
 	opts := imapOptions(d, fake, &imapLog{})
 	imapRun(t, opts)
 	imapWait(t, 20*time.Second, "connected", func() bool { return imapHealth(opts).State == health.OK })
 	time.Sleep(200 * time.Millisecond) // into IDLE
 	start := time.Now()
-	d.deliver(t, "INBOX", imapFixture(t, "turkish-iso88599.eml"))
+	d.Deliver(t, "INBOX", imapFixture(t, "turkish-iso88599.eml"))
 	imapWait(t, 5*time.Second, "mail delivered by IDLE", func() bool { return len(fake.inbounds()) == 1 })
 	t.Logf("IDLE delivered the mail in %s", time.Since(start).Round(time.Millisecond))
-	d.deliver(t, "INBOX", imapFixture(t, "windows1252-qp.eml"))
+	d.Deliver(t, "INBOX", imapFixture(t, "windows1252-qp.eml"))
 	imapWait(t, 5*time.Second, "second mail delivered by IDLE", func() bool { return len(fake.inbounds()) == 2 })
 }
 
 // Without IDLE the receiver polls.
 func TestIMAPPoll(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	fake := &imapFake{}
 	opts := imapOptions(d, fake, &imapLog{})
 	opts.NoIdle, opts.PollInterval = true, 200*time.Millisecond
@@ -335,34 +371,34 @@ func TestIMAPPoll(t *testing.T) {
 	if h := imapHealth(opts); !strings.Contains(h.Detail, "checking every 200ms") {
 		t.Errorf("health %+v", h)
 	}
-	d.deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
+	d.Deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
 	imapWait(t, 5*time.Second, "mail delivered by polling", func() bool { return len(fake.inbounds()) == 1 })
 }
 
 // With a processed folder, taken-in mails move there, seen; a mail a
 // person already read in the mailbox is taken in too.
 func TestIMAPProcessedFolder(t *testing.T) {
-	d := imapStartDovecot(t)
-	d.deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
-	d.deliver(t, "INBOX", imapFixture(t, "auto-reply.eml"), imap.FlagSeen)
+	d := mailtest.StartDovecot(t)
+	d.Deliver(t, "INBOX", imapFixture(t, "plain-utf8.eml"))
+	d.Deliver(t, "INBOX", imapFixture(t, "auto-reply.eml"), imap.FlagSeen)
 	fake := &imapFake{}
 	opts := imapOptions(d, fake, &imapLog{})
 	opts.ProcessedFolder = "Processed"
 	imapRun(t, opts)
 	imapWait(t, 20*time.Second, "both taken in", func() bool { return len(fake.inbounds()) == 2 })
-	imapWait(t, 5*time.Second, "inbox empty", func() bool { return len(d.mails(t, "INBOX")) == 0 })
-	moved := d.mails(t, "Processed")
+	imapWait(t, 5*time.Second, "inbox empty", func() bool { return len(d.Mails(t, "INBOX")) == 0 })
+	moved := d.Mails(t, "Processed")
 	if len(moved) != 2 || !moved[0].Seen || !moved[1].Seen {
 		t.Fatalf("processed folder: %+v", moved)
 	}
-	d.deliver(t, "INBOX", imapFixture(t, "turkish-iso88599.eml"))
-	imapWait(t, 5*time.Second, "new mail moved", func() bool { return len(d.mails(t, "Processed")) == 3 })
+	d.Deliver(t, "INBOX", imapFixture(t, "turkish-iso88599.eml"))
+	imapWait(t, 5*time.Second, "new mail moved", func() bool { return len(d.Mails(t, "Processed")) == 3 })
 }
 
 // The wrong password: the state is down with a sentence for the staff,
 // the password is nowhere, and the receiver does not hammer the server.
 func TestIMAPWrongPassword(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	log := &imapLog{}
 	opts := imapOptions(d, &imapFake{}, log)
 	opts.Password = "Wr0ng-Passw0rd-42"
@@ -394,7 +430,7 @@ func TestIMAPWrongPassword(t *testing.T) {
 	for where, text := range map[string]string{
 		"log": log.String(), "detail": h.Detail, "last error": h.LastError, "metrics": strings.Join(metrics, " "),
 	} {
-		for _, secret := range []string{opts.Password, d.pass} {
+		for _, secret := range []string{opts.Password, d.Pass} {
 			if strings.Contains(text, secret) {
 				t.Errorf("the password is in the %s: %s", where, text)
 			}
@@ -407,7 +443,7 @@ func TestIMAPWrongPassword(t *testing.T) {
 
 // A server that is not there: degraded first, down after a few tries.
 func TestIMAPUnreachable(t *testing.T) {
-	port := imapFreePort(t)
+	port := mailtest.FreePort(t)
 	fake := &imapFake{}
 	opts := IMAPOptions{
 		Server: fmt.Sprintf("127.0.0.1:%d", port), TLS: IMAPNoTLS, Username: "desk", Password: "pw-Not-Logged",
@@ -457,21 +493,23 @@ func TestIMAPXOAuth2(t *testing.T) {
 
 // End to end with a real Desk: replies thread by the box's Message-ID in
 // In-Reply-To, by a customer's Message-ID in References, and by the
-// subject's [#NNNN]; an unrelated mail opens a new ticket.
+// subject's [#NNNN]; an unrelated mail opens a new ticket; an automatic
+// mail that threads nowhere opens none.
 func TestIMAPThreadingDesk(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	desk, err := ticket.Open(t.TempDir(), ticket.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { desk.Close() })
-	opts := imapOptions(d, desk, &imapLog{})
-	imapRun(t, opts)
+	log := &imapLog{}
+	opts := imapOptions(d, desk, log)
+	r, _ := imapStart(t, opts)
 
 	take := func(raw []byte) ticket.Message {
 		t.Helper()
-		uid := d.deliver(t, "INBOX", raw)
-		imapWait(t, 20*time.Second, "mail taken in", func() bool { return d.seen(t, "INBOX", uid) })
+		uid := d.Deliver(t, "INBOX", raw)
+		imapWait(t, 20*time.Second, "mail taken in", func() bool { return d.Seen(t, "INBOX", uid) })
 		p := imapParse(raw, imapTestLimits)
 		n, err := desk.FindSource(ticket.ChannelEmail, p.in.SourceKey)
 		if err != nil {
@@ -528,31 +566,56 @@ func TestIMAPThreadingDesk(t *testing.T) {
 		t.Errorf("reply by subject ref went to ticket %d, want %d", m.Ticket, a.Ticket)
 	}
 
-	// The auto-reply quotes a box Message-ID of no ticket here and a
-	// number that does not exist: a new ticket, flagged.
-	auto := take(imapFixture(t, "auto-reply.eml"))
-	if auto.Ticket == a.Ticket || auto.Ticket == b.Ticket {
-		t.Errorf("auto-reply joined ticket %d", auto.Ticket)
+	// The auto-reply of a stranger quotes a box Message-ID of no ticket
+	// here and a number that does not exist: it opens nothing, is
+	// marked seen all the same, and is counted as ignored.
+	raw := imapFixture(t, "auto-reply.eml")
+	uid := d.Deliver(t, "INBOX", raw)
+	imapWait(t, 20*time.Second, "auto-reply seen", func() bool { return d.Seen(t, "INBOX", uid) })
+	if n, err := desk.FindSource(ticket.ChannelEmail, imapWants["auto-reply.eml"].key); !errors.Is(err, ticket.ErrNotFound) {
+		t.Errorf("the auto-reply was stored on ticket %d (%v)", n, err)
 	}
-	if !slices.Contains(auto.Flags, IMAPFlagAutoReply) || auto.Meta["auto_submitted"] != "auto-replied" {
-		t.Errorf("auto-reply flags %q meta %v", auto.Flags, auto.Meta)
+	if n := imapMetric(t, r, "counterdesk_mail_ignored_total"); n != 1 {
+		t.Errorf("ignored %v, want 1", n)
+	}
+	if n := imapMetric(t, r, "counterdesk_mail_received_total"); n != 5 {
+		t.Errorf("received %v, want 5", n)
+	}
+	if !strings.Contains(log.String(), "ignored an automatic mail that answers no ticket") ||
+		!strings.Contains(log.String(), "reason=auto-replied") {
+		t.Errorf("log lacks the ignored auto-reply:\n%s", log)
+	}
+
+	// A's customer is away too: the out-of-office joins A by the contact
+	// and leaves it resolved.
+	if _, err := desk.SetStatus(context.Background(), ticket.Staff("anna"), a.Ticket, ticket.StatusResolved, "done"); err != nil {
+		t.Fatal(err)
+	}
+	away := strings.ReplaceAll(string(raw), "Peter Keller <p.keller@example.ch>", "Jonas Bäcker <jonas.becker@example.de>")
+	away = strings.ReplaceAll(away, "autoreply.1716098402.22@mail.example.ch", "autoreply.2@example.de")
+	auto := take([]byte(away))
+	if auto.Ticket != a.Ticket || !slices.Contains(auto.Flags, IMAPFlagAutoReply) || auto.Meta["auto_submitted"] != "auto-replied" {
+		t.Errorf("out-of-office on ticket %d (want %d), flags %q meta %v", auto.Ticket, a.Ticket, auto.Flags, auto.Meta)
+	}
+	if tk, _ := desk.Get(a.Ticket); tk.Status != ticket.StatusResolved {
+		t.Errorf("the out-of-office moved ticket A to %s", tk.Status)
 	}
 
 	thA, _ := desk.Thread(a.Ticket)
 	thB, _ := desk.Thread(b.Ticket)
-	if len(thA.Messages) != 3 || len(thB.Messages) != 2 {
-		t.Errorf("ticket A has %d messages (want 3), B has %d (want 2)", len(thA.Messages), len(thB.Messages))
+	if len(thA.Messages) != 4 || len(thB.Messages) != 2 {
+		t.Errorf("ticket A has %d messages (want 4), B has %d (want 2)", len(thA.Messages), len(thB.Messages))
 	}
-	if n, _ := desk.Count(); n != 3 {
-		t.Errorf("%d tickets, want 3", n)
+	if n, _ := desk.Count(); n != 2 {
+		t.Errorf("%d tickets, want 2", n)
 	}
 }
 
 // A mail over the mail size limit is taken in with the start of its text,
 // flagged, and acknowledged; the whole mail stays on the server.
 func TestIMAPMailTooLarge(t *testing.T) {
-	d := imapStartDovecot(t)
-	uid := d.deliver(t, "INBOX", imapFixture(t, "oversized-attachment.eml"))
+	d := mailtest.StartDovecot(t)
+	uid := d.Deliver(t, "INBOX", imapFixture(t, "oversized-attachment.eml"))
 	fake := &imapFake{}
 	opts := imapOptions(d, fake, &imapLog{})
 	opts.MaxMailBytes = 8 << 10
@@ -567,20 +630,20 @@ func TestIMAPMailTooLarge(t *testing.T) {
 	if in.SourceKey != imapWants["oversized-attachment.eml"].key {
 		t.Errorf("source key %q", in.SourceKey)
 	}
-	imapWait(t, 5*time.Second, "seen", func() bool { return d.seen(t, "INBOX", uid) })
+	imapWait(t, 5*time.Second, "seen", func() bool { return d.Seen(t, "INBOX", uid) })
 }
 
 // Implicit TLS and STARTTLS against the real server, with its
 // certificate checked.
 func TestIMAPTLS(t *testing.T) {
-	d := imapStartDovecot(t)
+	d := mailtest.StartDovecot(t)
 	for _, mode := range []string{IMAPTLS, IMAPStartTLS} {
 		t.Run(mode, func(t *testing.T) {
 			fake := &imapFake{}
 			opts := imapOptions(d, fake, &imapLog{})
-			opts.TLS, opts.TLSConfig = mode, &tls.Config{RootCAs: d.roots, ServerName: "127.0.0.1"}
+			opts.TLS, opts.TLSConfig = mode, &tls.Config{RootCAs: d.Roots, ServerName: "127.0.0.1"}
 			if mode == IMAPTLS {
-				opts.Server = d.tlsAddr
+				opts.Server = d.TLSAddr
 			}
 			stop := imapRun(t, opts)
 			imapWait(t, 20*time.Second, "connected over "+mode, func() bool { return imapHealth(opts).State == health.OK })
@@ -589,10 +652,177 @@ func TestIMAPTLS(t *testing.T) {
 	}
 	// A certificate nobody vouches for is refused.
 	opts := imapOptions(d, &imapFake{}, &imapLog{})
-	opts.TLS, opts.Server = IMAPTLS, d.tlsAddr
+	opts.TLS, opts.Server = IMAPTLS, d.TLSAddr
 	imapRun(t, opts)
 	imapWait(t, 20*time.Second, "refused", func() bool {
 		h := imapHealth(opts)
 		return h.State != health.OK && strings.Contains(h.Detail, "certificate")
 	})
+}
+
+// imapBounceCall is one call of IMAPOptions.Bounced.
+type imapBounceCall struct {
+	ticket, message uint64
+	detail          string
+}
+
+// imapBounceRecorder records the calls of IMAPOptions.Bounced, fails
+// those for the tickets in fail, and records the others on the Desk as
+// the appliance does.
+type imapBounceRecorder struct {
+	desk  *ticket.Desk
+	fail  map[uint64]bool
+	mu    stdsync.Mutex
+	calls []imapBounceCall
+}
+
+func (b *imapBounceRecorder) bounced(ctx context.Context, n, id uint64, detail string) error {
+	b.mu.Lock()
+	b.calls = append(b.calls, imapBounceCall{n, id, detail})
+	b.mu.Unlock()
+	if b.fail[n] {
+		return errors.New("the desk is busy")
+	}
+	return b.desk.SetDelivery(ctx, ticket.Actor{Kind: ticket.ActorChannel, Name: "email"}, n, id, ticket.DeliveryFailed, detail)
+}
+
+func (b *imapBounceRecorder) got() []imapBounceCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.calls)
+}
+
+// imapReplyTo stores a customer's mail and a staff reply to it on desk,
+// as if the customer had written and staff answered and asked to wait,
+// and returns the ticket, the reply, and the reply's Message-ID.
+func imapReplyTo(t *testing.T, desk *ticket.Desk, fixture string) (ticket.Result, ticket.Message, string) {
+	t.Helper()
+	ctx := context.Background()
+	p := imapParse(imapFixture(t, fixture), imapTestLimits)
+	res, err := desk.Ingest(ctx, p.in)
+	if err != nil {
+		t.Fatalf("%s: %v", fixture, err)
+	}
+	msg, err := desk.Reply(ctx, ticket.Staff("anna"), res.Ticket, ticket.Reply{Body: "Danke, wir kümmern uns darum.", Status: ticket.StatusPending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, msg, SMTPMessageID(res.UUID, msg.ID, "modellbau-hartmann.example")
+}
+
+// imapWithID is a fixture with its returned mail's Message-ID replaced.
+func imapWithID(t *testing.T, fixture, id string) []byte {
+	t.Helper()
+	raw := string(imapFixture(t, fixture))
+	old := imapBounceWants[fixture].original
+	if !strings.Contains(raw, old) {
+		t.Fatalf("%s does not hold %s", fixture, old)
+	}
+	return []byte(strings.ReplaceAll(raw, old, id))
+}
+
+// Bounces of the box's own mails, against a real Desk: a delayed DSN and
+// then the failure join the reply's ticket without reopening it, and the
+// failure, only it, calls Bounced with the ticket and the reply; a
+// Bounced that fails is logged, and the mail is taken in all the same; a
+// bounce of a mail nobody here knows opens nothing.
+func TestIMAPBounced(t *testing.T) {
+	d := mailtest.StartDovecot(t)
+	desk, err := ticket.Open(t.TempDir(), ticket.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { desk.Close() })
+	jonas, jonasReply, jonasID := imapReplyTo(t, desk, "plain-utf8.eml")
+	ibrahim, ibrahimReply, ibrahimID := imapReplyTo(t, desk, "turkish-iso88599.eml")
+
+	var uids []imap.UID
+	for _, raw := range [][]byte{
+		imapWithID(t, "bounce-delayed-dsn.eml", jonasID),
+		imapWithID(t, "bounce-postfix-dsn.eml", jonasID),
+		imapWithID(t, "bounce-qmail.eml", ibrahimID),
+		imapFixture(t, "bounce-exchange-ndr.eml"), // of a ticket not here
+	} {
+		uids = append(uids, d.Deliver(t, "INBOX", raw))
+	}
+	rec := &imapBounceRecorder{desk: desk, fail: map[uint64]bool{ibrahim.Ticket: true}}
+	log := &imapLog{}
+	opts := imapOptions(d, desk, log)
+	opts.Bounced = rec.bounced
+	r, _ := imapStart(t, opts)
+	imapWait(t, 20*time.Second, "all bounces seen", func() bool {
+		for _, uid := range uids {
+			if !d.Seen(t, "INBOX", uid) {
+				return false
+			}
+		}
+		return true
+	})
+
+	want := []imapBounceCall{
+		{jonas.Ticket, jonasReply.ID, imapBounceWants["bounce-postfix-dsn.eml"].detail},
+		{ibrahim.Ticket, ibrahimReply.ID, imapBounceWants["bounce-qmail.eml"].detail},
+	}
+	if got := rec.got(); !slices.Equal(got, want) {
+		t.Errorf("Bounced calls\n got %+v\nwant %+v", got, want)
+	}
+	delivery := func(n, id uint64) string {
+		th, err := desk.Thread(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range th.Messages {
+			if m.ID == id {
+				return m.Delivery
+			}
+		}
+		t.Fatalf("message %d not on ticket %d", id, n)
+		return ""
+	}
+	if got := delivery(jonas.Ticket, jonasReply.ID); got != ticket.DeliveryFailed {
+		t.Errorf("Jonas's reply: delivery %q, want failed", got)
+	}
+	if got := delivery(ibrahim.Ticket, ibrahimReply.ID); got == ticket.DeliveryFailed {
+		t.Errorf("İbrahim's reply: delivery %q although Bounced failed", got)
+	}
+	if !strings.Contains(log.String(), "could not mark the bounced mail failed") || !strings.Contains(log.String(), "the desk is busy") {
+		t.Errorf("the failed Bounced is not logged:\n%s", log)
+	}
+
+	for n, wantFixtures := range map[uint64][]string{
+		jonas.Ticket:   {"bounce-delayed-dsn.eml", "bounce-postfix-dsn.eml"},
+		ibrahim.Ticket: {"bounce-qmail.eml"},
+	} {
+		th, err := desk.Thread(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if th.Ticket.Status != ticket.StatusPending {
+			t.Errorf("ticket %d: status %s, want pending (a bounce does not reopen)", n, th.Ticket.Status)
+		}
+		var bounces []ticket.Message
+		for _, m := range th.Messages {
+			if slices.Contains(m.Flags, IMAPFlagBounce) {
+				bounces = append(bounces, m)
+			}
+		}
+		if len(bounces) != len(wantFixtures) {
+			t.Fatalf("ticket %d has %d bounces, want %d", n, len(bounces), len(wantFixtures))
+		}
+		for _, name := range wantFixtures {
+			w := imapBounceWants[name]
+			i := slices.IndexFunc(bounces, func(m ticket.Message) bool {
+				return m.Meta["bounce_status"] == w.status && m.Meta["bounce_recipient"] == w.recipient && m.Meta["bounce_action"] == w.action
+			})
+			if i < 0 || !slices.Contains(bounces[i].Flags, IMAPFlagAutoReply) {
+				t.Errorf("ticket %d: no bounce like %s among %+v", n, name, bounces)
+			}
+		}
+	}
+	if n, _ := desk.Count(); n != 2 {
+		t.Errorf("%d tickets, want 2: the unknown bounce opened one", n)
+	}
+	if n := imapMetric(t, r, "counterdesk_mail_ignored_total"); n != 1 {
+		t.Errorf("ignored %v, want 1", n)
+	}
 }

@@ -28,12 +28,15 @@ import (
 // Flags the IMAP receiver sets on an Inbound (ticket.Inbound.Flags).
 const (
 	// IMAPFlagRaw marks a mail that could not be parsed: its body is the
-	// start of the raw text.
+	// start of the raw text, and the whole mail as it came is attached as
+	// "original.eml" (message/rfc822) when it fits the attachment limit.
 	IMAPFlagRaw = "raw"
 	// IMAPFlagAutoReply marks a mail a machine sent (RFC 3834
-	// Auto-Submitted, Precedence bulk/list/junk, X-Autoreply, List-Id, or
-	// a MAILER-DAEMON/postmaster/no-reply sender). Notifications must not
-	// answer it.
+	// Auto-Submitted, Precedence bulk/list/junk, X-Autoreply, List-Id, a
+	// multipart/report such as a bounce or a read receipt, or a
+	// MAILER-DAEMON/postmaster/no-reply sender). Notifications must not
+	// answer it, and it is ingested as ticket.Inbound.Automatic: it joins
+	// the ticket it threads onto and opens none.
 	IMAPFlagAutoReply = "auto_reply"
 	// IMAPFlagAttachmentTooLarge marks a mail with an attachment over
 	// the size limit; the attachment was dropped and the body says so.
@@ -76,6 +79,10 @@ const (
 	// imapHTMLFactor is how much more HTML than text is read from an
 	// HTML part before it is reduced to text.
 	imapHTMLFactor = 8
+	// imapOriginalName and imapOriginalType name the attachment that
+	// holds an unparsable mail as it came.
+	imapOriginalName = "original.eml"
+	imapOriginalType = "message/rfc822"
 )
 
 // imapLimits bound what one parsed mail may carry.
@@ -96,6 +103,9 @@ type imapLimits struct {
 type imapParsed struct {
 	in   ticket.Inbound
 	refs []string
+	// bounce is what the mail reports when it is a bounce; nil else.
+	// The returned mail's Message-ID, when it names one, is refs[0].
+	bounce *imapBounce
 }
 
 var imapSubjectRefRE = regexp.MustCompile(`\[#([0-9]{1,18})\]`)
@@ -119,14 +129,24 @@ func imapParse(raw []byte, lim imapLimits) imapParsed {
 		imapRaw(&p.in, raw, lim)
 		return p
 	}
+	ct, params, _ := e.Header.ContentType()
+	whole := lim
 	if lim.size > 0 {
 		// Only the start of the mail is here: its attachments are cut
 		// off, so none are read.
 		lim.atts = -1
 	}
-	if !imapBody(&p.in, e, lim) {
-		imapRaw(&p.in, raw, lim)
+	var rep imapReportParts
+	if !imapBody(&p.in, e, lim, &rep) {
+		imapRaw(&p.in, raw, whole)
 		return p
+	}
+	from := p.in.From.Email
+	if from == "" {
+		from = p.in.Meta["from"]
+	}
+	if b := imapBounceOf(strings.ToLower(ct), params, from, h.Get("X-Failed-Recipients"), p.in.Body, &rep); b != nil {
+		imapApplyBounce(&p, b)
 	}
 	if lim.size > 0 {
 		p.in.Flags = imapAddFlag(p.in.Flags, IMAPFlagTooLarge)
@@ -263,6 +283,15 @@ func imapAutoReply(h gomail.Header, from string) string {
 		v, _, _ = strings.Cut(v, ";")
 		return strings.TrimSpace(v)
 	}
+	// A bounce (RFC 3464) or a read receipt (RFC 8098) is a
+	// multipart/report (RFC 6522).
+	if ct, params, err := h.ContentType(); err == nil && strings.EqualFold(ct, "multipart/report") {
+		rt := strings.ToLower(strings.TrimSpace(params["report-type"]))
+		if rt == "" || len(rt) > 40 {
+			rt = "unknown"
+		}
+		return "report " + rt
+	}
 	switch v := strings.ToLower(strings.TrimSpace(h.Get("Precedence"))); v {
 	case "bulk", "list", "junk":
 		return "precedence " + v
@@ -286,7 +315,9 @@ func imapAutoReply(h gomail.Header, from string) string {
 // imapBody walks the MIME parts of e and sets the body and the
 // attachments of in. It reports false when the structure is too broken to
 // read, and the mail should be kept raw.
-func imapBody(in *ticket.Inbound, e *message.Entity, lim imapLimits) bool {
+//
+// The start of the parts a delivery report carries goes to rep as well.
+func imapBody(in *ticket.Inbound, e *message.Entity, lim imapLimits, rep *imapReportParts) bool {
 	r := gomail.NewReader(e)
 	var plain, html []string
 	var notes []string
@@ -318,6 +349,7 @@ func imapBody(in *ticket.Inbound, e *message.Entity, lim imapLimits) bool {
 		}); ok {
 			disp, _, _ = d.ContentDisposition()
 		}
+		part.Body = rep.tap(ct, part.Body)
 		isText := (ct == "" || ct == "text/plain" || ct == "text/html") && disp != "attachment"
 		if isText {
 			limit := int64(lim.body) + 1
@@ -422,6 +454,16 @@ func imapFileName(name, ct string, n int) string {
 	name = imapCleanLine(name, imapMaxFile)
 	name = strings.Trim(name, ". ")
 	if name == "" || name == "/" {
+		// The parts of a delivery report (RFC 3464, RFC 6522) come
+		// without names.
+		switch ct {
+		case "message/delivery-status", "message/global-delivery-status":
+			return "delivery-status.txt"
+		case "text/rfc822-headers", "message/global-headers":
+			return "returned-headers.txt"
+		case "message/rfc822", "message/global":
+			return fmt.Sprintf("mail-%d.eml", n)
+		}
 		ext := ""
 		if exts, _ := mime.ExtensionsByType(ct); len(exts) > 0 {
 			ext = exts[0]
@@ -431,24 +473,39 @@ func imapFileName(name, ct string, n int) string {
 	return name
 }
 
-// imapRaw replaces the body of in with the start of the raw mail and
-// flags it "raw": the mail could not be parsed, and is kept as it came.
+// imapRaw replaces the body of in with the start of the raw mail, attaches
+// the raw mail as "original.eml" (message/rfc822, the bytes as fetched)
+// when it fits the attachment limit, and flags it "raw": the mail could
+// not be parsed, and is kept as it came. When the raw mail is not
+// attached, a note at the end of the body says why.
 func imapRaw(in *ticket.Inbound, raw []byte, lim imapLimits) {
-	if len(raw) > imapRawBody {
-		raw = raw[:imapRawBody]
+	text := raw
+	if len(text) > imapRawBody {
+		text = text[:imapRawBody]
 	}
-	if !utf8.Valid(raw) {
-		raw = imapDecode1252(raw)
+	if !utf8.Valid(text) {
+		text = imapDecode1252(text)
 	}
-	body := imapCleanText(string(raw))
-	if len(body) > lim.body {
-		body = imapTruncate(body, lim.body)
+	body := imapCleanText(string(text))
+	in.Attachments = nil
+	note := ""
+	switch {
+	case len(raw) == 0:
+	case lim.size > 0:
+		note = fmt.Sprintf("[The mail is %s, over the limit of %s: only its start was read, and it is not attached. The whole mail stays on the mail server.]",
+			imapSize(lim.size), imapSize(lim.maxMail))
+	case int64(len(raw)) > lim.attBytes:
+		note = fmt.Sprintf("[The original mail (%s) is over the attachment limit of %s, so it is not attached. It stays on the mail server.]",
+			imapSize(int64(len(raw))), imapSize(lim.attBytes))
+	case lim.atts <= 0:
+		note = "[The original mail is not attached: no attachments are allowed. It stays on the mail server.]"
+	default:
+		in.Attachments = []ticket.NewAttachment{{Name: imapOriginalName, ContentType: imapOriginalType, Data: raw}}
 	}
-	if strings.TrimSpace(body) == "" && strings.TrimSpace(in.Subject) == "" {
+	if strings.TrimSpace(body) == "" && strings.TrimSpace(in.Subject) == "" && len(in.Attachments) == 0 && note == "" {
 		body = "(The mail was empty.)"
 	}
-	in.Body = body
-	in.Attachments = nil
+	in.Body = imapAppendNote(body, note, lim.body)
 	in.Flags = imapAddFlag(in.Flags, IMAPFlagRaw)
 }
 
@@ -588,25 +645,36 @@ func imapSubjectRef(subject string) uint64 {
 // imapBoxUUID returns the ticket UUID of a Message-ID the box wrote,
 // "counterdesk.TICKETUUID.MESSAGEID@HOST" (without angle brackets).
 func imapBoxUUID(id string) (string, bool) {
+	uuid, _, ok := imapBoxID(id)
+	return uuid, ok
+}
+
+// imapBoxID returns the ticket UUID and the message id of a Message-ID
+// the box wrote (SMTPMessageID): "counterdesk.TICKETUUID.MESSAGEID@HOST".
+func imapBoxID(id string) (string, uint64, bool) {
 	local, _, ok := strings.Cut(id, "@")
 	if !ok {
-		return "", false
+		return "", 0, false
 	}
 	f := strings.Split(local, ".")
 	if len(f) != 3 || f[0] != "counterdesk" || len(f[1]) != 36 || f[2] == "" {
-		return "", false
+		return "", 0, false
 	}
 	for _, r := range f[1] {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '-') {
-			return "", false
+			return "", 0, false
 		}
 	}
 	for _, r := range f[2] {
 		if r < '0' || r > '9' {
-			return "", false
+			return "", 0, false
 		}
 	}
-	return strings.ToLower(f[1]), true
+	n, err := strconv.ParseUint(f[2], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return strings.ToLower(f[1]), n, true
 }
 
 // imapAt is the time of a mail: its Date field, else the server's

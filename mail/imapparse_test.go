@@ -112,6 +112,57 @@ var imapWants = map[string]imapWant{
 		subject: "Anfrage Graupner mc-20", at: "2024-05-21T20:11:05+02:00",
 		body:  []string{"Content-Type: multipart/mixed", "haben Sie die Graupner mc-20 noch vorrätig?\nGruß Kurt"},
 		flags: []string{IMAPFlagRaw},
+		atts:  []string{"original.eml"},
+	},
+	// Bounces: imapbounce_test.go checks what each reports.
+	"bounce-postfix-dsn.eml": {
+		key: "20240522081407.4VkT2m0Qxbz9sWd@mail.modellbau-hartmann.example", name: "Mail Delivery System",
+		email: "MAILER-DAEMON@mail.modellbau-hartmann.example", subject: "Undelivered Mail Returned to Sender", at: "2024-05-22T10:14:07+02:00",
+		body:  []string{"could not be delivered to one or more of its\nrecipients", "User unknown in\n    virtual mailbox table"},
+		flags: []string{IMAPFlagAutoReply, IMAPFlagBounce},
+		meta:  map[string]string{"auto_submitted": "auto-replied", "bounce_status": "5.1.1", "bounce_action": "failed"},
+		atts:  []string{"delivery-status.txt", "mail-2.eml"},
+		refs:  []string{"counterdesk.3f0c6a3e-8b1d-4c55-9a47-2f1e0d9b7c21.9@modellbau-hartmann.example"},
+	},
+	"bounce-exchange-ndr.eml": {
+		key: "0a5f7c3e4b2d4e1f9a8b7c6d5e4f3a2b@EX02.corp.example.net", name: "Microsoft Exchange",
+		email: "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@example.net", subject: "Unzustellbar: Re: Reklamation Motor - Auftrag 55120 [#1043]",
+		at:      "2024-05-23T07:41:11Z",
+		body:    []string{"Delivery has failed to these recipients or groups:", "Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound"},
+		notBody: []string{"<font", "<html"},
+		flags:   []string{IMAPFlagAutoReply, IMAPFlagBounce},
+		meta:    map[string]string{"auto_submitted": "report delivery-status", "bounce_status": "5.1.10"},
+		atts:    []string{"delivery-status.txt", "mail-2.eml"},
+		refs:    []string{"counterdesk.5b7d2e10-6c4a-4f3e-9d21-8a0b1c2d3e4f.14@modellbau-hartmann.example"},
+		// The subject quotes the ticket, too; the Message-ID comes first.
+		ticketNo: 1043,
+	},
+	"bounce-gmail.eml": {
+		key: "6650c7a5.050a0220.2d1e4.7c3fSMTPIN_ADDED_MISSING@mx.google.com", name: "Mail Delivery Subsystem",
+		email: "mailer-daemon@googlemail.com", subject: "Delivery Status Notification (Failure)", at: "2024-05-24T09:58:45-07:00",
+		body:    []string{"** Address not found **", "550 5.1.1 <lena.huber@example.at>: Recipient address rejected"},
+		notBody: []string{"<html", "Roboto"},
+		flags:   []string{IMAPFlagAutoReply, IMAPFlagBounce},
+		meta: map[string]string{"auto_submitted": "auto-replied", "bounce_status": "5.1.1",
+			"in_reply_to": "<counterdesk.c4f1e8a2-7d3b-4b9c-a6e5-0f1d2c3b4a59.3@modellbau-hartmann.example>"},
+		atts: []string{"icon.png", "delivery-status.txt", "returned-headers.txt"},
+		refs: []string{"counterdesk.c4f1e8a2-7d3b-4b9c-a6e5-0f1d2c3b4a59.3@modellbau-hartmann.example"},
+	},
+	"bounce-delayed-dsn.eml": {
+		key: "20240523132241.4VlQ8x3Wbnz9sXb@mail.modellbau-hartmann.example", name: "Mail Delivery System",
+		email: "MAILER-DAEMON@mail.modellbau-hartmann.example", subject: "Delayed Mail (still being retried)", at: "2024-05-23T15:22:41+02:00",
+		body:  []string{"THIS IS ONLY A WARNING", "It will be retried until it is 5 day(s) old."},
+		flags: []string{IMAPFlagAutoReply, IMAPFlagBounce},
+		meta:  map[string]string{"auto_submitted": "auto-replied", "bounce_status": "4.4.1", "bounce_action": "delayed"},
+		atts:  []string{"delivery-status.txt", "returned-headers.txt"},
+		refs:  []string{"counterdesk.7e2a9c41-3b5d-4e6f-8a1b-2c3d4e5f6a7b.5@modellbau-hartmann.example"},
+	},
+	"bounce-qmail.eml": {
+		key: "sha256:", email: "MAILER-DAEMON@mail.example.org", subject: "failure notice", at: "2024-05-25T09:03:11Z",
+		body:  []string{"This is the qmail-send program at mail.example.org.", "--- Below this line is a copy of the message.", "die mc-20 ist vorrätig"},
+		flags: []string{IMAPFlagAutoReply, IMAPFlagBounce},
+		meta:  map[string]string{"auto_submitted": "from mailer-daemon", "bounce_status": "5.1.1", "bounce_action": "failed"},
+		refs:  []string{"counterdesk.9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d.21@modellbau-hartmann.example"},
 	},
 }
 
@@ -322,6 +373,27 @@ func FuzzIMAPParse(f *testing.F) {
 			p := imapParse(raw, l)
 			if err := p.in.Validate(tl); err != nil {
 				t.Fatalf("the Desk would refuse it: %v\n%+v", err, p.in)
+			}
+			if slices.Contains(p.in.Flags, IMAPFlagRaw) {
+				// A malformed mail keeps its raw source: attached
+				// when whole and small enough, else the body says so.
+				attached := len(p.in.Attachments) == 1 && p.in.Attachments[0].Name == imapOriginalName &&
+					p.in.Attachments[0].ContentType == imapOriginalType && bytes.Equal(p.in.Attachments[0].Data, raw)
+				fits := l.size == 0 && len(raw) > 0 && int64(len(raw)) <= l.attBytes
+				if attached != fits {
+					t.Fatalf("raw mail of %d bytes (size %d): attached %v, want %v; attachments %d", len(raw), l.size, attached, fits, len(p.in.Attachments))
+				}
+				if !fits && len(raw) > 0 && !strings.Contains(p.in.Body, "not attached") {
+					t.Fatalf("raw mail not attached, and the body does not say so:\n%s", p.in.Body)
+				}
+			}
+			if p.bounce != nil {
+				if !slices.Contains(p.in.Flags, IMAPFlagBounce) || !slices.Contains(p.in.Flags, IMAPFlagAutoReply) {
+					t.Fatalf("bounce flags %q", p.in.Flags)
+				}
+				if p.bounce.original != "" && (len(p.refs) == 0 || p.refs[0] != p.bounce.original) {
+					t.Fatalf("bounce of %q, refs %q", p.bounce.original, p.refs)
+				}
 			}
 			if len(p.refs) > imapMaxRefs {
 				t.Fatalf("%d refs", len(p.refs))

@@ -54,7 +54,7 @@ type smtpComposed struct {
 	To        string // envelope recipient
 	// Also lists further envelope recipients (staff mails go to several).
 	Also []string
-	Raw       []byte // the whole message, CRLF line ends
+	Raw  []byte // the whole message, CRLF line ends
 	// Sent is set when the message was recorded as sent before: it is
 	// not sent again.
 	Sent bool

@@ -33,6 +33,10 @@ func runMail(ctx context.Context, cfg config.Config, desk *ticket.Desk, staff *n
 			Mailbox: m.Mailbox, ProcessedFolder: m.ProcessedFolder, PollInterval: m.PollInterval.Duration,
 			MaxBodyBytes: limits.MaxMessageBytes, MaxAttachmentBytes: limits.MaxAttachmentBytes, MaxAttachments: limits.MaxAttachments,
 			Logger: log.With("side", "imap"), Health: reg, Ingester: desk,
+			// A bounce of the box's own mail marks that reply failed.
+			Bounced: func(ctx context.Context, n, id uint64, detail string) error {
+				return desk.SetDelivery(ctx, mailActor, n, id, ticket.DeliveryFailed, detail)
+			},
 		}
 		if m.IMAPAuth == "xoauth2" {
 			o.AccessToken = m.IMAPPassword

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -33,6 +34,7 @@ type mailServer struct {
 	user, password string
 	mu             stdsync.Mutex
 	mails          []string
+	rcpts          [][]string // each mail's envelope recipients
 }
 
 func (m *mailServer) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
@@ -43,9 +45,23 @@ func (m *mailServer) received() []string {
 	return append([]string(nil), m.mails...)
 }
 
+// to returns the mails sent to addr.
+func (m *mailServer) to(addr string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for i, rcpts := range m.rcpts {
+		if slices.Contains(rcpts, addr) {
+			out = append(out, m.mails[i])
+		}
+	}
+	return out
+}
+
 type mailSession struct {
 	m      *mailServer
 	authed bool
+	rcpts  []string
 }
 
 func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -66,7 +82,10 @@ func (s *mailSession) Mail(string, *smtp.MailOptions) error {
 	}
 	return nil
 }
-func (s *mailSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
 func (s *mailSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -74,10 +93,12 @@ func (s *mailSession) Data(r io.Reader) error {
 	}
 	s.m.mu.Lock()
 	s.m.mails = append(s.m.mails, string(b))
+	s.m.rcpts = append(s.m.rcpts, s.rcpts)
 	s.m.mu.Unlock()
+	s.rcpts = nil
 	return nil
 }
-func (s *mailSession) Reset()        {}
+func (s *mailSession) Reset()        { s.rcpts = nil }
 func (s *mailSession) Logout() error { return nil }
 
 // selfSigned returns a certificate for 127.0.0.1 and its PEM.

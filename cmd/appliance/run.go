@@ -292,7 +292,7 @@ func openDeskRules(dataDir string, cfg config.Config, clock ticket.Clock, log *s
 		Notifier:     notifier,
 		StaffNotices: staffMail(cfg) && len(cfg.Notify.StaffEmails) > 0,
 		Clock:        clock,
-		Logger:   log.With("subsystem", "store"),
+		Logger:       log.With("subsystem", "store"),
 	})
 	if errors.Is(err, ticket.ErrNewerSchema) {
 		// No restart fixes this: the binary is older than the data.
