@@ -77,6 +77,7 @@ FUZZ_TARGETS := \
 	./sync/webhook:FuzzVerify \
 	./sync/freshdesk:FuzzDecodeAnswers \
 	./mail:FuzzIMAPParse \
+	./mail:FuzzIMAPDeliveryStatus \
 	./mail:FuzzSMTPMessage
 
 fuzz:
