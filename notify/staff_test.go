@@ -21,7 +21,21 @@ import (
 type staffBox struct {
 	desk *ticket.Desk
 	n    *Notifier
-	now  time.Time
+
+	mu  sync.Mutex // the desk's scheduler reads the clock too
+	now time.Time
+}
+
+func (b *staffBox) clock() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.now
+}
+
+func (b *staffBox) advance(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = b.now.Add(d)
 }
 
 func newStaffBox(t *testing.T, redirect []config.Redirect) *staffBox {
@@ -38,7 +52,7 @@ func newStaffBox(t *testing.T, redirect []config.Redirect) *staffBox {
 	b.n = New(Options{Config: c.Notify, Shop: "Wings", Location: time.UTC})
 	d, err := ticket.Open(t.TempDir(), ticket.Options{
 		Notifier: b.n, Triager: rules, Automator: rules, StaffNotices: true,
-		Planners: []ticket.Planner{b.n}, Now: func() time.Time { return b.now },
+		Planners: []ticket.Planner{b.n}, Now: b.clock,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +80,7 @@ func (b *staffBox) staffRows(t *testing.T) []ticket.OutboxRow {
 
 func (b *staffBox) mail(t *testing.T, row ticket.OutboxRow) StaffMail {
 	t.Helper()
-	m, err := b.n.StaffMail(b.desk, row, b.now)
+	m, err := b.n.StaffMail(b.desk, row, b.clock())
 	if err != nil {
 		t.Fatalf("StaffMail(%s %s): %v", row.Kind, row.Key, err)
 	}
@@ -189,7 +203,7 @@ func TestDigest(t *testing.T) {
 	if _, err := b.desk.SetStatus(ctx, staff, done.Ticket, ticket.StatusResolved, ""); err != nil {
 		t.Fatal(err)
 	}
-	b.now = b.now.Add(3 * time.Hour)
+	b.advance(3 * time.Hour)
 	if err := b.desk.Enqueue(ticket.Effect{Kind: KindDigest, Key: "digest:2026-11-23", Payload: DigestRequest{Day: "2026-11-23", To: []string{"owner@wings.example"}}}); err != nil {
 		t.Fatal(err)
 	}
