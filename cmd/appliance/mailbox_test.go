@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/counterdesk/counterdesk/mail/mailtest"
 	"github.com/counterdesk/counterdesk/ticket"
-	"github.com/emersion/go-smtp"
 )
 
 // TestApplianceSupportMailbox runs the built appliance against a real
@@ -30,17 +27,7 @@ import (
 func TestApplianceSupportMailbox(t *testing.T) {
 	dc := mailtest.StartDovecot(t)
 	const smtpPassword = "smtp-pw-8c1d"
-	cert, certPEM := selfSigned(t)
-	ms := &mailServer{user: "desk@wings.example", password: smtpPassword}
-	srv := smtp.NewServer(ms)
-	srv.Domain = "mail.test"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	ms, smtpAddr, certPEM := startMailServer(t, "desk@wings.example", smtpPassword)
 
 	dir := t.TempDir()
 	// The appliance trusts both servers' certificates.
@@ -77,7 +64,7 @@ staff_url = "http://counterdesk.local:8080"
 name = "workshop"
 match = ["category:warranty"]
 to = ["workshop@wings.example"]
-`, dc.TLSAddr, dc.User, ln.Addr().String())), 0o600)
+`, dc.TLSAddr, dc.User, smtpAddr)), 0o600)
 
 	bin := buildBinary(t)
 	data := t.TempDir()
