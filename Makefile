@@ -60,6 +60,7 @@ FUZZ_TARGETS := \
 	./modem/pdu:FuzzEncodeSubmit \
 	./telephony:FuzzParseOffer \
 	./telephony:FuzzSIPRequest \
+	./telephony:FuzzSIPDatagram \
 	./telephony/media:FuzzReadWAV \
 	./telephony/stream:FuzzJitter \
 	./telephony/stream:FuzzParseEvent \

@@ -70,15 +70,19 @@ func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	refuse := func(code int, reason, why string) {
 		s.count(func(st *Stats) { st.Refused++ })
 		log.Warn("call refused", "status", code, "why", why, "source", req.Source())
-		res := sip.NewResponseFromRequest(req, code, reason, nil)
-		res.AppendHeader(sip.NewHeader("Warning", fmt.Sprintf("399 counterdesk %q", why)))
-		if code == 488 {
+		res := refusal(req, code, reason, why)
+		if code == 488 || code == 415 || code == 406 {
 			res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 		}
 		tx.Respond(res)
 	}
 	if req.Contact() == nil {
 		refuse(400, "Bad Request", "the INVITE has no Contact header")
+		return
+	}
+	if !acceptsSDP(req) {
+		// RFC 3261 section 21.4.7; RFC 4475 section 3.3.15.
+		refuse(406, "Not Acceptable", "the answer to an INVITE is application/sdp, which the Accept header leaves out")
 		return
 	}
 	if len(req.Body()) == 0 {
@@ -159,6 +163,25 @@ func (s *Service) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.run()
 }
 
+// acceptsSDP reports whether the Accept headers of req, if any, take an SDP
+// body. An empty Accept header takes nothing (RFC 3261 section 20.1).
+func acceptsSDP(req *sip.Request) bool {
+	hs := req.GetHeaders("Accept")
+	if len(hs) == 0 {
+		return true
+	}
+	for _, h := range hs {
+		for _, r := range strings.Split(h.Value(), ",") {
+			r, _, _ = strings.Cut(r, ";")
+			switch strings.ToLower(strings.TrimSpace(r)) {
+			case "application/sdp", "application/*", "*/*":
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // run takes the call from ringing to its ticket.
 func (c *call) run() {
 	ctx := c.s.ctx
@@ -221,7 +244,9 @@ func (c *call) rangOut(reason string) {
 	rang := c.s.now().Sub(c.start)
 	if answeredElsewhere(reason) {
 		c.log.Info("call answered elsewhere", "rang", rang.Round(time.Millisecond))
-		c.s.count(func(st *Stats) { st.Answered++ })
+		// Counted once the call is on the contact, as a missed call is
+		// once its ticket is stored.
+		defer c.s.count(func(st *Stats) { st.Answered++ })
 		if c.from.number == "" {
 			return
 		}

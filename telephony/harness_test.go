@@ -51,6 +51,10 @@ func startLine(t testing.TB, change func(*Service)) *line {
 	if change != nil {
 		change(svc)
 	}
+	// change may give the line a store of its own (with triage rules).
+	if d, ok := svc.Desk.(*ticket.Desk); ok {
+		desk = d
+	}
 	if err := svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -187,6 +188,9 @@ func (s *Service) store(ctx context.Context, wavPath, metaPath string, m recordi
 			log.Warn("voicemail not transcribed", "err", err)
 			in.Flags = append(in.Flags, "transcription_failed")
 			in.Meta["transcription_error"] = truncate(err.Error(), 512)
+			// The note goes in the message's text, so that whoever reads
+			// the voicemail sees why it has no transcript.
+			in.Body += " It was not transcribed: " + truncate(err.Error(), 200) + "."
 		} else {
 			in.Transcript = text
 		}
@@ -295,6 +299,11 @@ func (s *Service) transcribe(ctx context.Context, wavPath string) (string, error
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.TranscribeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], append(args[1:], wavPath)...)
+	// The command runs in a process group of its own, killed whole when
+	// it takes too long: a script's children (the speech model) go with
+	// it rather than run on, holding the CPU and the output pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
 	var out, errOut limitedBuffer
 	out.max, errOut.max = maxTranscript, 512

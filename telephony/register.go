@@ -20,17 +20,29 @@ type registration struct {
 	until      time.Time
 	failures   int
 	lastErr    string
+	next       time.Time // the next attempt, after a failure
 }
 
 func (r registration) text() string {
 	switch {
 	case r.registered:
 		return fmt.Sprintf("registered as %s until %s", r.aor, r.until.Format("15:04:05"))
+	case r.lastErr != "" && !r.next.IsZero():
+		return fmt.Sprintf("not registered as %s: %s (%d attempts; next at %s)", r.aor, r.lastErr, r.failures, r.next.Format("15:04:05"))
 	case r.lastErr != "":
 		return fmt.Sprintf("not registered as %s: %s (%d attempts)", r.aor, r.lastErr, r.failures)
 	}
 	return "registering as " + r.aor
 }
+
+// backoff is how the line retries a registration: after a failure it waits
+// min, doubling with each further failure up to max; one attempt gives up
+// after timeout, 64*T1 (RFC 3261 section 17.1.2.2, Timer F).
+type backoff struct {
+	min, max, timeout time.Duration
+}
+
+var defaultBackoff = backoff{min: 5 * time.Second, max: 5 * time.Minute, timeout: 32 * time.Second}
 
 func (s *Service) regState() registration {
 	s.mu.Lock()
@@ -42,6 +54,10 @@ func (s *Service) regState() registration {
 // registration. A refused or unanswered registration is tried again after
 // a wait that doubles from 5 seconds to 5 minutes.
 func (s *Service) registerLoop(ctx context.Context, port int) {
+	b := defaultBackoff
+	if s.backoff != (backoff{}) {
+		b = s.backoff
+	}
 	r, err := newRegistrar(s, port)
 	if err != nil {
 		s.mu.Lock()
@@ -55,33 +71,37 @@ func (s *Service) registerLoop(ctx context.Context, port int) {
 	s.reg.aor = r.aor.String()
 	s.mu.Unlock()
 	log := s.log().With("aor", r.aor.String(), "registrar", r.registrar.String())
-	wait := 5 * time.Second
+	wait := b.min
 	for {
-		granted, err := r.register(ctx, s.Config.RegisterExpires)
+		granted, err := r.register(ctx, s.Config.RegisterExpires, b.timeout)
 		if ctx.Err() != nil {
 			break
+		}
+		next := refreshAfter(granted)
+		if err != nil {
+			next = wait
 		}
 		s.mu.Lock()
 		if err != nil {
 			s.reg.registered = false
 			s.reg.failures++
 			s.reg.lastErr = err.Error()
+			s.reg.next = s.now().Add(next)
 		} else {
 			s.reg.registered = true
 			s.reg.failures = 0
 			s.reg.lastErr = ""
+			s.reg.next = time.Time{}
 			s.reg.until = s.now().Add(granted)
 		}
 		s.mu.Unlock()
 		s.report()
-		next := refreshAfter(granted)
 		if err != nil {
 			log.Warn("registration failed", "err", err, "retry_in", wait)
-			next = wait
-			wait = min(2*wait, 5*time.Minute)
+			wait = min(2*wait, b.max)
 		} else {
 			log.Info("registered", "expires", granted, "refresh_in", next)
-			wait = 5 * time.Second
+			wait = b.min
 		}
 		t := time.NewTimer(next)
 		select {
@@ -96,7 +116,7 @@ func (s *Service) registerLoop(ctx context.Context, port int) {
 	if s.regState().registered {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
-		if _, err := r.register(uctx, 0); err != nil {
+		if _, err := r.register(uctx, 0, b.timeout); err != nil {
 			log.Warn("unregistration failed", "err", err)
 		} else {
 			log.Info("unregistered")
@@ -169,8 +189,8 @@ func newRegistrar(s *Service, port int) (*registrar, error) {
 
 // register sends one REGISTER asking for expires (0 removes the binding),
 // answers a digest challenge (401 or 407), and returns the lifetime the
-// registrar granted.
-func (r *registrar) register(ctx context.Context, expires time.Duration) (time.Duration, error) {
+// registrar granted. It gives up after timeout.
+func (r *registrar) register(ctx context.Context, expires, timeout time.Duration) (time.Duration, error) {
 	c := r.s.Config
 	req := sip.NewRequest(sip.REGISTER, r.registrar)
 	req.SetTransport(r.transport)
@@ -187,7 +207,7 @@ func (r *registrar) register(ctx context.Context, expires time.Duration) (time.D
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(secs)))
 	req.AppendHeader(sip.NewHeader("User-Agent", "counterdesk"))
 
-	ctx, cancel := context.WithTimeout(ctx, 32*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := r.s.client.Do(ctx, req, sipgo.ClientRequestBuild)
 	if err != nil {

@@ -82,6 +82,13 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	// wrapUDP, when set, wraps the SIP socket over UDP once it is bound:
+	// tests watch every datagram the line sends through it.
+	wrapUDP func(net.PacketConn) net.PacketConn
+	// backoff, when set, replaces defaultBackoff: tests retry a
+	// registration in milliseconds.
+	backoff backoff
+
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	client  *sipgo.Client
@@ -166,6 +173,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.udp != nil && s.wrapUDP != nil {
+		s.udp = s.wrapUDP(s.udp)
+	}
 
 	log := s.log()
 	contactHost := c.PublicAddress
@@ -177,7 +187,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	stack := s.stackLogger()
 	s.ua, err = sipgo.NewUA(sipgo.WithUserAgent("counterdesk"), sipgo.WithUserAgentHostname(contactHost),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(stack), sip.WithTransportLayerReadFilter(dropNoise)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(stack),
 			sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 				// A stray response (a retransmission, or anyone's
@@ -201,11 +211,12 @@ func (s *Service) Start(ctx context.Context) error {
 	s.dialogs = sipgo.NewDialogServerCache(s.client, sip.ContactHeader{
 		Address: sip.Uri{Scheme: "sip", User: "counterdesk", Host: contactHost, Port: port},
 	})
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(s.onStrayCancel)
-	s.srv.OnOptions(s.onOptions)
+	s.srv.OnInvite(s.checked(s.onInvite))
+	s.srv.OnAck(s.checked(s.onAck))
+	s.srv.OnBye(s.checked(s.onBye))
+	s.srv.OnCancel(s.checked(s.onStrayCancel))
+	s.srv.OnOptions(s.checked(s.onOptions))
+	s.srv.OnNoRoute(s.checked(s.onOther))
 
 	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
 	if s.udp != nil {
